@@ -1,0 +1,237 @@
+package ai.sisom.spark;
+
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataInputStream;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.api.java.function.MapPartitionsFunction;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
+import org.apache.spark.util.SerializableConfiguration;
+
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.io.Serializable;
+import java.net.URI;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.element_at;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.split;
+import static org.apache.spark.sql.functions.substring;
+
+/**
+ * Reads image pools in the formats users keep in their data lake, local or {@code s3a://}, into one shape:
+ * {@code id: string, image: binary (nullable), source_error: string (nullable)} plus pass-through columns such
+ * as {@code label} or Hive-style partition columns. A row whose image could not be read keeps its id and says why
+ * in {@code source_error}, so it is counted as a rejection downstream rather than lost.
+ */
+public final class ImageSources {
+    public static final String ID = "id";
+    public static final String IMAGE = "image";
+    public static final String SOURCE_ERROR = "source_error";
+    public static final String LABEL = "label";
+
+    /** Where the images are. */
+    public enum Format {
+        /** Parquet with an id column and an image-bytes column (names configurable). */
+        PARQUET,
+        /** A directory tree of image files; id = path relative to the root; optional label = first directory. */
+        IMAGES,
+        /** A CSV manifest with header {@code path,id[,label]}; relative paths are resolved against its folder. */
+        MANIFEST;
+
+        public static Format parse(String s) {
+            try {
+                return valueOf(s.trim().toUpperCase(Locale.ROOT));
+            } catch (IllegalArgumentException | NullPointerException e) {
+                throw new IllegalArgumentException("unknown input format '" + s + "': use parquet, images or manifest");
+            }
+        }
+    }
+
+    /** Column names and options; defaults fit the bundled samples. */
+    public static final class Options implements Serializable {
+        private static final long serialVersionUID = 1L;
+        public String idColumn = ID;
+        public String imageColumn = IMAGE;
+        public String labelColumn = LABEL;
+        /** Require a label column (labeled sets); for IMAGES the label is the first directory under the root. */
+        public boolean labeled = false;
+    }
+
+    private ImageSources() {}
+
+    public static Dataset<Row> read(SparkSession spark, Format format, String path, Options o) {
+        Dataset<Row> df = switch (format) {
+            case PARQUET -> parquet(spark, path, o);
+            case IMAGES -> imageTree(spark, path, o);
+            case MANIFEST -> manifest(spark, path, o);
+        };
+        if (o.labeled && !Arrays.asList(df.columns()).contains(LABEL)) {
+            throw new IllegalArgumentException("labeled input " + path + " has no label column '" + o.labelColumn + "'");
+        }
+        return df;
+    }
+
+    private static void require(StructType schema, String column, DataType type, String path, String option) {
+        if (!Arrays.asList(schema.fieldNames()).contains(column)) {
+            throw new IllegalArgumentException("input " + path + " has no column '" + column + "' (set " + option
+                    + "); its columns are " + Arrays.toString(schema.fieldNames()));
+        }
+        DataType actual = schema.apply(column).dataType();
+        if (type != null && !actual.equals(type)) {
+            throw new IllegalArgumentException("input " + path + ": column '" + column + "' is " + actual.simpleString()
+                    + ", expected " + type.simpleString());
+        }
+    }
+
+    static Dataset<Row> parquet(SparkSession spark, String path, Options o) {
+        Dataset<Row> raw = spark.read().parquet(path);
+        StructType s = raw.schema();
+        require(s, o.imageColumn, DataTypes.BinaryType, path, "imageColumn");
+        require(s, o.idColumn, null, path, "idColumn");
+        if (o.labeled) {
+            require(s, o.labelColumn, null, path, "labelColumn");
+        }
+        List<Column> cols = new ArrayList<>();
+        cols.add(col(o.idColumn).cast(DataTypes.StringType).as(ID));
+        cols.add(col(o.imageColumn).as(IMAGE));
+        cols.add(lit(null).cast(DataTypes.StringType).as(SOURCE_ERROR));
+        if (o.labeled) {
+            cols.add(col(o.labelColumn).cast(DataTypes.StringType).as(LABEL));
+        }
+        for (String c : s.fieldNames()) {
+            if (!c.equals(o.idColumn) && !c.equals(o.imageColumn) && !(o.labeled && c.equals(o.labelColumn))
+                    && !c.equals(ID) && !c.equals(IMAGE) && !c.equals(LABEL) && !c.equals(SOURCE_ERROR)) {
+                cols.add(col(c));
+            }
+        }
+        return raw.select(cols.toArray(new Column[0]));
+    }
+
+    static Dataset<Row> imageTree(SparkSession spark, String path, Options o) {
+        String root = qualified(spark, path);
+        String prefix = root.endsWith("/") ? root : root + "/";
+        // every file, not only known extensions: a stray non-image becomes a counted rejection, not a silent skip
+        Dataset<Row> files = spark.read().format("binaryFile").option("recursiveFileLookup", "true").load(path);
+        Column rel = substring(col("path"), prefix.length() + 1, Integer.MAX_VALUE);
+        List<Column> cols = new ArrayList<>(List.of(rel.as(ID), col("content").as(IMAGE),
+                lit(null).cast(DataTypes.StringType).as(SOURCE_ERROR)));
+        if (o.labeled) {
+            cols.add(element_at(split(rel, "/"), 1).as(LABEL));
+        }
+        return files.select(cols.toArray(new Column[0]));
+    }
+
+    static Dataset<Row> manifest(SparkSession spark, String path, Options o) {
+        Dataset<Row> m = spark.read().option("header", "true").option("mode", "FAILFAST").csv(path);
+        require(m.schema(), "path", DataTypes.StringType, path, "a 'path' column in the manifest header");
+        require(m.schema(), o.idColumn, null, path, "idColumn");
+        if (o.labeled) {
+            require(m.schema(), o.labelColumn, null, path, "labelColumn");
+        }
+        String base = qualified(spark, path);
+        base = base.substring(0, base.lastIndexOf('/') + 1);
+        StructType out = new StructType()
+                .add(ID, DataTypes.StringType, false)
+                .add(IMAGE, DataTypes.BinaryType, true)
+                .add(SOURCE_ERROR, DataTypes.StringType, true);
+        if (o.labeled) {
+            out = out.add(LABEL, DataTypes.StringType, true);
+        }
+        Dataset<Row> sel = o.labeled
+                ? m.select(col("path"), col(o.idColumn), col(o.labelColumn))
+                : m.select(col("path"), col(o.idColumn));
+        var conf = spark.sparkContext().broadcast(
+                new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()),
+                scala.reflect.ClassTag$.MODULE$.apply(SerializableConfiguration.class));
+        return sel.mapPartitions(new ManifestReader(base, conf, o.labeled), Encoders.row(out));
+    }
+
+    /** Reads each manifest entry's bytes through Hadoop's FileSystem (local, HDFS or S3A alike). */
+    private static final class ManifestReader implements MapPartitionsFunction<Row, Row> {
+        private static final long serialVersionUID = 1L;
+        private final String base;
+        private final Broadcast<SerializableConfiguration> conf;
+        private final boolean labeled;
+
+        ManifestReader(String base, Broadcast<SerializableConfiguration> conf, boolean labeled) {
+            this.base = base;
+            this.conf = conf;
+            this.labeled = labeled;
+        }
+
+        @Override
+        public Iterator<Row> call(Iterator<Row> rows) {
+            Configuration hc = conf.value().value();
+            return new Iterator<>() {
+                @Override
+                public boolean hasNext() { return rows.hasNext(); }
+
+                @Override
+                public Row next() {
+                    Row r = rows.next();
+                    String p = r.getString(0);
+                    String id = r.isNullAt(1) ? null : String.valueOf(r.get(1));
+                    Object label = labeled ? r.get(2) : null;
+                    byte[] bytes = null;
+                    String error = null;
+                    if (id == null || id.isBlank()) {
+                        id = p == null ? "<no id, no path>" : p;
+                        error = "manifest row without an id (path " + p + ")";
+                    } else if (p == null || p.isBlank()) {
+                        error = "manifest row without a path";
+                    } else {
+                        try {
+                            bytes = readAll(resolve(p), hc);
+                        } catch (FileNotFoundException e) {
+                            error = "file not found: " + p;
+                        } catch (IOException | RuntimeException e) {
+                            error = "cannot read " + p + ": " + e.getMessage();
+                        }
+                    }
+                    return labeled ? RowFactory.create(id, bytes, error, label == null ? null : label.toString())
+                            : RowFactory.create(id, bytes, error);
+                }
+            };
+        }
+
+        private Path resolve(String p) {
+            URI u = URI.create(p.replace(" ", "%20"));
+            return u.getScheme() != null || p.startsWith("/") ? new Path(p) : new Path(base + p);
+        }
+    }
+
+    static byte[] readAll(Path p, Configuration hc) throws IOException {
+        FileSystem fs = p.getFileSystem(hc);
+        try (FSDataInputStream in = fs.open(p)) {
+            return in.readAllBytes();
+        }
+    }
+
+    /** The fully qualified form of a path as Spark lists it (scheme and authority included). */
+    static String qualified(SparkSession spark, String path) {
+        try {
+            Path p = new Path(path);
+            FileSystem fs = p.getFileSystem(spark.sparkContext().hadoopConfiguration());
+            String q = fs.makeQualified(p).toString();
+            return q.endsWith("/") ? q.substring(0, q.length() - 1) : q;
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot access " + path + ": " + e.getMessage(), e);
+        }
+    }
+}
