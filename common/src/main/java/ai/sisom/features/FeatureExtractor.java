@@ -1,6 +1,5 @@
 package ai.sisom.features;
 
-import ai.djl.ndarray.NDManager;
 import ai.sisom.image.ImagePreprocessor;
 import ai.sisom.image.InvalidImageException;
 import ai.sisom.model.SisomModel;
@@ -9,7 +8,6 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
-import java.util.function.Consumer;
 
 /**
  * Images in, SISOM feature records out: decodes and normalises each image, runs the contract model in batches
@@ -31,7 +29,6 @@ public final class FeatureExtractor {
     private final SisomModel model;
     private final ImagePreprocessor preprocessor;
     private final int batchSize;
-    private final NDManager resizeManager;
 
     public FeatureExtractor(SisomModel model, ImagePreprocessor preprocessor, int batchSize) {
         if (batchSize < 1) {
@@ -47,7 +44,6 @@ public final class FeatureExtractor {
         this.model = model;
         this.preprocessor = preprocessor;
         this.batchSize = batchSize;
-        this.resizeManager = NDManager.newBaseManager("PyTorch");
     }
 
     public SisomModel model() { return model; }
@@ -98,7 +94,7 @@ public final class FeatureExtractor {
         for (int i = 0; i < batch.size(); i++) {
             Item it = batch.get(i);
             try {
-                preprocessor.decodeInto(it.id(), it.image(), input, n * per, resizeManager);
+                preprocessor.decodeInto(it.id(), it.image(), input, n * per, model.manager());
                 slot[n++] = i;
             } catch (InvalidImageException e) {
                 results[i] = new Result(null, new Rejection(it.id(), e.reason()));
@@ -145,10 +141,5 @@ public final class FeatureExtractor {
             }
         }
         return null;
-    }
-
-    /** Applies {@code action} to every result; convenience for callers that only count. */
-    public static void forEach(Iterator<Result> results, Consumer<Result> action) {
-        results.forEachRemaining(action);
     }
 }

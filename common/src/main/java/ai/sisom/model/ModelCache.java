@@ -1,35 +1,109 @@
 package ai.sisom.model;
 
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.nio.file.StandardCopyOption;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * One loaded model per JVM and file: a Spark executor runs many tasks, and loading the network (and extracting
- * libtorch) per task would dominate. Models live until the JVM exits, as executors do.
+ * One loaded model per JVM and model version: a Spark executor runs many tasks, and loading the network per task
+ * would dominate. A model on a Hadoop file system (s3a://, hdfs://) is copied once to a local directory, because
+ * libtorch loads from local files; the copy is keyed by path, length and modification time, so a replaced model
+ * is picked up by the next job. Loaded models live as long as the JVM, like executors do.
  */
 public final class ModelCache {
     private static final ConcurrentHashMap<String, SisomModel> MODELS = new ConcurrentHashMap<>();
 
     private ModelCache() {}
 
-    /** The model at {@code modelFile}, loading it on first use (thread-safe, loaded once). */
+    /** The model at a local path, loading it on first use (thread-safe, loaded once). */
     public static SisomModel get(Path modelFile) {
         Path abs = modelFile.toAbsolutePath().normalize();
         String key;
         try {
-            key = abs + "@" + Files.getLastModifiedTime(abs).toMillis();
+            key = abs + "@" + Files.getLastModifiedTime(abs).toMillis() + "#" + Files.size(abs);
         } catch (IOException e) {
-            throw new UncheckedIOException("model file not found: " + abs, e);
+            throw new UncheckedIOException(new IOException("model file not found: " + abs, e));
         }
-        return MODELS.computeIfAbsent(key, k -> {
-            try {
-                return SisomModel.load(abs);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
+        return MODELS.computeIfAbsent(key, k -> load(abs));
+    }
+
+    /** The model at any Hadoop URI (local path, file:, hdfs:, s3a:), with its metadata JSON beside it. */
+    public static SisomModel get(String modelUri, Configuration conf) {
+        try {
+            org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(modelUri);
+            FileSystem fs = p.getFileSystem(conf);
+            if ("file".equals(fs.getScheme())) {
+                return get(Paths.get(fs.makeQualified(p).toUri()));
             }
-        });
+            FileStatus st = fs.getFileStatus(p);
+            String key = fs.makeQualified(p) + "@" + st.getModificationTime() + "#" + st.getLen();
+            return MODELS.computeIfAbsent(key, k -> load(localCopy(fs, p, k)));
+        } catch (IOException e) {
+            throw new UncheckedIOException(new IOException("cannot read model " + modelUri + ": " + e.getMessage(), e));
+        }
+    }
+
+    /** Reads a model's metadata from any Hadoop URI (the driver uses this to fail fast). */
+    public static ModelMetadata metadata(String modelUri, Configuration conf) throws IOException {
+        org.apache.hadoop.fs.Path json = new org.apache.hadoop.fs.Path(jsonUriOf(modelUri));
+        FileSystem fs = json.getFileSystem(conf);
+        if ("file".equals(fs.getScheme())) {
+            return ModelMetadata.read(Paths.get(fs.makeQualified(json).toUri()));
+        }
+        Path tmp = Files.createTempFile("sisom-model-", ".json");
+        try (InputStream in = fs.open(json)) {
+            Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
+            return ModelMetadata.read(tmp);
+        } catch (java.io.FileNotFoundException e) {
+            throw new IOException("model metadata not found: " + json, e);
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /** The metadata file beside a model: {@code net.pt -> net.json}. */
+    public static String jsonUriOf(String modelUri) {
+        if (!modelUri.endsWith(".pt")) {
+            throw new IllegalArgumentException("model must be a TorchScript .pt file with its .json beside it: " + modelUri);
+        }
+        return modelUri.substring(0, modelUri.length() - 3) + ".json";
+    }
+
+    private static SisomModel load(Path file) {
+        try {
+            return SisomModel.load(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static Path localCopy(FileSystem fs, org.apache.hadoop.fs.Path pt, String key) {
+        try {
+            Path dir = Paths.get(System.getProperty("java.io.tmpdir"), "sisom-models",
+                    Integer.toHexString(key.hashCode()));
+            Files.createDirectories(dir);
+            Path local = dir.resolve(pt.getName());
+            for (org.apache.hadoop.fs.Path src : new org.apache.hadoop.fs.Path[]{
+                    pt, new org.apache.hadoop.fs.Path(jsonUriOf(pt.toString()))}) {
+                Path dst = dir.resolve(src.getName());
+                Path part = Files.createTempFile(dir, src.getName(), ".part");
+                try (InputStream in = fs.open(src)) {
+                    Files.copy(in, part, StandardCopyOption.REPLACE_EXISTING);
+                }
+                Files.move(part, dst, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            }
+            return local;
+        } catch (IOException e) {
+            throw new UncheckedIOException(new IOException("cannot copy model " + pt + " to local disk: " + e.getMessage(), e));
+        }
     }
 }

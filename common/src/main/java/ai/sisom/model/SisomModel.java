@@ -82,7 +82,7 @@ public final class SisomModel implements AutoCloseable {
         ZooModel<NDList, NDList> zoo;
         try {
             zoo = b.build().loadModel();
-        } catch (ModelNotFoundException | MalformedModelException e) {
+        } catch (ModelNotFoundException | MalformedModelException | ai.djl.engine.EngineException e) {
             throw new IOException("cannot load TorchScript model " + file + ": " + e.getMessage(), e);
         }
         SisomModel m = new SisomModel(zoo, meta, file);
@@ -98,6 +98,9 @@ public final class SisomModel implements AutoCloseable {
     public ModelMetadata metadata() { return metadata; }
 
     public Path modelFile() { return modelFile; }
+
+    /** The model's manager: callers create short-lived sub-managers from it (e.g. for resizing). */
+    public NDManager manager() { return model.getNDManager(); }
 
     public Device device() { return model.getNDManager().getDevice(); }
 

@@ -1,0 +1,210 @@
+package ai.sisom.jobs;
+
+import ai.djl.util.JsonUtils;
+import com.google.gson.JsonObject;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.io.Reader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The extract and import commands end to end in Spark local mode, on the bundled samples. */
+class ExtractJobTest {
+    private static SparkSession spark;
+    private static Path root;
+
+    @TempDir
+    Path tmp;
+
+    @BeforeAll
+    static void start() {
+        String prop = System.getProperty("sisom.repo.root");
+        root = prop != null ? Paths.get(prop) : Paths.get("..").toAbsolutePath().normalize();
+        spark = SparkSession.builder().master("local[2]").appName("sisom-test")
+                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate();
+    }
+
+    @AfterAll
+    static void stop() {
+        spark.stop();
+    }
+
+    private String run(String... args) throws Exception {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        int rc = SisomJob.run(args, new PrintStream(buf, true, StandardCharsets.UTF_8));
+        String out = buf.toString(StandardCharsets.UTF_8);
+        assertEquals(0, rc, out);
+        return out;
+    }
+
+    private String[] extractArgs(String input, String format, String output, String... more) {
+        List<String> a = new java.util.ArrayList<>(List.of("extract",
+                "--set", "sisom.model=" + root.resolve("data-samples/model/fmnist_resnet18w16.pt"),
+                "--set", "sisom.input.path=" + input, "--set", "sisom.input.format=" + format,
+                "--set", "sisom.output=" + output, "--set", "sisom.batchSize=5"));
+        for (String m : more) {
+            a.add("--set");
+            a.add(m);
+        }
+        return a.toArray(new String[0]);
+    }
+
+    @Test
+    void imageDirectoryFeaturesMatchPythonAndBadFilesAreCountedRejections() throws Exception {
+        Path pool = tmp.resolve("pool");
+        Files.createDirectories(pool.resolve("sub"));
+        Path golden = root.resolve("common/src/test/resources/golden");
+        try (Stream<Path> files = Files.list(golden)) {
+            for (Path p : files.filter(f -> f.toString().endsWith(".png")).toList()) {
+                Files.copy(p, pool.resolve(p.getFileName().toString().compareTo("g06") < 0 ? "" : "sub/")
+                        .resolve(p.getFileName()));
+            }
+        }
+        Files.write(pool.resolve("broken.png"), new byte[]{(byte) 0x89, 'P', 'N', 'G', 0, 0});
+        Files.writeString(pool.resolve("notes.txt"), "not an image");
+        String out = tmp.resolve("out").toString();
+
+        String summary = run(extractArgs(pool.toString(), "images", out));
+        assertTrue(summary.contains("14 items, 12 scored, 2 rejected"), summary);
+
+        List<Row> rejected = spark.read().option("header", "true").csv(out + "/rejections").collectAsList();
+        Map<String, String> reasons = new HashMap<>();
+        rejected.forEach(r -> reasons.put(r.getString(0), r.getString(1)));
+        assertEquals(Map.of("broken.png", reasons.get("broken.png"), "notes.txt", reasons.get("notes.txt")), reasons);
+        assertTrue(reasons.get("notes.txt").contains("not a readable image"), reasons.toString());
+
+        JsonObject g;
+        try (Reader r = Files.newBufferedReader(golden.resolve("golden.json"))) {
+            g = JsonUtils.GSON.fromJson(r, JsonObject.class);
+        }
+        List<Row> rows = spark.read().parquet(out + "/features").collectAsList();
+        assertEquals(12, rows.size());
+        var images = g.getAsJsonArray("images");
+        for (Row r : rows) {
+            String id = r.getString(r.fieldIndex("id"));
+            String file = id.substring(id.lastIndexOf('/') + 1);
+            int i = -1;
+            for (int k = 0; k < images.size(); k++) {
+                if (images.get(k).getAsString().equals(file)) {
+                    i = k;
+                }
+            }
+            assertTrue(i >= 0, "unexpected id " + id);
+            assertEquals(file.compareTo("g06") < 0 ? file : "sub/" + file, id, "id is the path under the root");
+            List<Float> logits = r.getList(r.fieldIndex("logits"));
+            var want = g.getAsJsonArray("logits").get(i).getAsJsonArray();
+            for (int c = 0; c < logits.size(); c++) {
+                assertEquals(want.get(c).getAsFloat(), logits.get(c), 1e-4f, id + " logit " + c);
+            }
+            assertEquals(16 + 32 + 64 + 128, r.getList(r.fieldIndex("u")).size());
+        }
+        assertTrue(Files.exists(Paths.get(out, "model.json")), "the model metadata travels with the features");
+        assertTrue(Files.exists(Paths.get(out, "_SUCCESS")));
+    }
+
+    @Test
+    void manifestAndParquetInputsGiveTheSameFeaturesAndMissingFilesAreRejected() throws Exception {
+        Path dir = tmp.resolve("m");
+        Files.createDirectories(dir);
+        List<String> lines = Files.readAllLines(root.resolve("data-samples/labeled/manifest.csv")).subList(0, 9);
+        StringBuilder csv = new StringBuilder(lines.get(0)).append('\n');
+        for (String l : lines.subList(1, lines.size())) {
+            String[] f = l.split(",");
+            csv.append(root.resolve("data-samples/labeled").resolve(f[0])).append(',').append(f[1]).append(',')
+                    .append(f[2]).append('\n');
+        }
+        csv.append("missing/none.png,ghost,bag\n");
+        Files.writeString(dir.resolve("manifest.csv"), csv.toString());
+
+        String viaManifest = tmp.resolve("fm").toString();
+        String summary = run(extractArgs(dir.resolve("manifest.csv").toString(), "manifest", viaManifest,
+                "sisom.input.labeled=true"));
+        assertTrue(summary.contains("9 items, 8 scored, 1 rejected"), summary);
+        assertTrue(summary.contains("file not found: missing/none.png"), summary);
+
+        // import the same manifest (without the missing row) into Parquet, then extract from the Parquet copy
+        Files.writeString(dir.resolve("manifest.csv"), csv.substring(0, csv.indexOf("missing/")));
+        String parquet = tmp.resolve("pq").toString();
+        run("import", "--set", "sisom.input.path=" + dir.resolve("manifest.csv"), "--set", "sisom.input.format=manifest",
+                "--set", "sisom.input.labeled=true", "--set", "sisom.output=" + parquet);
+        String viaParquet = tmp.resolve("fp").toString();
+        run(extractArgs(parquet + "/data", "parquet", viaParquet, "sisom.input.labeled=true"));
+
+        Map<String, Row> a = byId(viaManifest + "/features");
+        Map<String, Row> b = byId(viaParquet + "/features");
+        assertEquals(a.keySet(), b.keySet());
+        for (String id : a.keySet()) {
+            assertEquals(a.get(id).getList(a.get(id).fieldIndex("u")), b.get(id).getList(b.get(id).fieldIndex("u")));
+            assertEquals(a.get(id).getString(a.get(id).fieldIndex("label")), b.get(id).getString(b.get(id).fieldIndex("label")),
+                    "the label passes through");
+        }
+    }
+
+    private Map<String, Row> byId(String path) {
+        Map<String, Row> m = new HashMap<>();
+        spark.read().parquet(path).collectAsList().forEach(r -> m.put(r.getString(r.fieldIndex("id")), r));
+        return m;
+    }
+
+    @Test
+    void aFailedRunLeavesThePreviousCompleteResult() throws Exception {
+        Path pool = tmp.resolve("p");
+        Files.createDirectories(pool);
+        Files.copy(root.resolve("common/src/test/resources/golden/g00.png"), pool.resolve("a.png"));
+        String out = tmp.resolve("o").toString();
+        run(extractArgs(pool.toString(), "images", out));
+        long before = spark.read().parquet(out + "/features").count();
+
+        // a model whose metadata is fine but whose network is garbage: the driver accepts it, the executors fail
+        // while the new result is being written
+        Path models = tmp.resolve("models");
+        Files.createDirectories(models);
+        Files.write(models.resolve("bad.pt"), new byte[]{1, 2, 3});
+        Files.writeString(models.resolve("bad.json"),
+                Files.readString(root.resolve("data-samples/model/fmnist_resnet18w16.json"))
+                        .replace("fmnist_resnet18w16.pt", "bad.pt"));
+        String[] bad = extractArgs(pool.toString(), "images", out, "sisom.model=" + models.resolve("bad.pt"));
+        Exception e = assertThrows(Exception.class, () -> SisomJob.run(bad, new PrintStream(new ByteArrayOutputStream())));
+        assertTrue(String.valueOf(e.getMessage()).contains("bad.pt"), e.getMessage());
+        assertEquals(before, spark.read().parquet(out + "/features").count());
+        try (Stream<Path> s = Files.list(tmp)) {
+            assertTrue(s.noneMatch(p -> p.getFileName().toString().contains(".staging-")), "staging removed");
+        }
+    }
+
+    @Test
+    void aRunThatDiedBetweenItsRenamesIsRepairedByTheNextRun() throws Exception {
+        Path prev = tmp.resolve(".res.old-1234");
+        Files.createDirectories(prev);
+        Files.writeString(prev.resolve("_SUCCESS"), "");
+        new AtomicOutput(tmp.resolve("res").toString(), new Configuration());
+        assertTrue(Files.exists(tmp.resolve("res/_SUCCESS")), "the previous result is put back");
+        assertFalse(Files.exists(prev));
+    }
+
+    @Test
+    void unknownSettingsAndMissingInputsAreClearErrors() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> SisomJob.run(new String[]{"extract", "--set", "sisom.outptu=x"}, System.out));
+        assertTrue(e.getMessage().contains("sisom.outptu"), e.getMessage());
+        IllegalArgumentException f = assertThrows(IllegalArgumentException.class,
+                () -> SisomJob.run(extractArgs(tmp.toString(), "tiff", tmp.resolve("x").toString()), System.out));
+        assertTrue(f.getMessage().contains("tiff"), f.getMessage());
+    }
+}
