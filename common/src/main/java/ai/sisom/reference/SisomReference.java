@@ -1,0 +1,207 @@
+package ai.sisom.reference;
+
+import ai.djl.util.JsonUtils;
+import ai.sisom.scoring.DOutVariant;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.Reader;
+import java.io.Serializable;
+import java.io.Writer;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The reference artifact: what pool scoring needs from the labeled set. The reference set R (class-wise, in z
+ * space), the steepness that made z, the d_out variant, r_avg / sigma_r / mu_E / sigma_E (leave-one-out, true
+ * labels), and for the anchor variant each reference point's nearest other-class distance. Small and versioned:
+ * {@code reference.json} (everything but the points) and {@code points.bin}.
+ */
+public final class SisomReference implements Serializable {
+    private static final long serialVersionUID = 1L;
+    public static final String FORMAT = "sisom-reference";
+    public static final int FORMAT_VERSION = 1;
+    private static final int POINTS_MAGIC = 0x5349534f; // "SISO"
+
+    /** How to build: a steepness grid (one value per layer = fixed), the d_out variant, an optional ProbCover subset. */
+    public record Settings(double[][] steepnessGrid, DOutVariant variant, Double subsetDelta, Integer subsetSize) {
+        public Settings {
+            if ((subsetDelta == null) != (subsetSize == null)) {
+                throw new IllegalArgumentException("a ProbCover subset needs both a delta and a size");
+            }
+        }
+
+        boolean searchesSteepness() {
+            return Arrays.stream(steepnessGrid).anyMatch(g -> g.length > 1);
+        }
+    }
+
+    private final List<String> classNames;
+    private final List<String> layerNames;
+    private final Steepness steepness;
+    private final DOutVariant variant;
+    private final ReferenceSet set;
+    private final ReferenceStats stats;
+    private final Map<String, Object> provenance;
+
+    private SisomReference(List<String> classNames, List<String> layerNames, Steepness steepness, DOutVariant variant,
+                           ReferenceSet set, ReferenceStats stats, Map<String, Object> provenance) {
+        this.classNames = List.copyOf(classNames);
+        this.layerNames = List.copyOf(layerNames);
+        this.steepness = steepness;
+        this.variant = variant;
+        this.set = set;
+        this.stats = stats;
+        this.provenance = provenance;
+    }
+
+    public static SisomReference build(LabeledSet labeled, List<String> classNames, List<String> layerNames,
+                                       int[] offsets, Settings s) {
+        Map<String, Object> prov = new LinkedHashMap<>();
+        prov.put("labeledSamples", labeled.size());
+        int[] subset = null;
+        if (s.subsetDelta() != null) {
+            subset = ProbCover.selectClasswise(labeled.penultimate(), labeled.labels(), classNames.size(),
+                    s.subsetDelta(), s.subsetSize());
+            prov.put("subset", Map.of("method", "class-wise ProbCover on penultimate features",
+                    "delta", s.subsetDelta(), "requestedSize", s.subsetSize(), "size", subset.length));
+        }
+        Steepness steep;
+        if (s.searchesSteepness()) {
+            SteepnessSearch.Result r = SteepnessSearch.search(labeled, classNames, offsets, s.steepnessGrid(), subset,
+                    s.variant());
+            steep = r.best();
+            List<Map<String, Object>> trials = new ArrayList<>();
+            r.trials().forEach(t -> trials.add(Map.of("steepness", t.alphas(), "rAvg", t.rAvg())));
+            prov.put("steepnessSearch", trials);
+        } else {
+            double[] fixed = new double[s.steepnessGrid().length];
+            for (int j = 0; j < fixed.length; j++) {
+                fixed[j] = s.steepnessGrid()[j][0];
+            }
+            steep = new Steepness(fixed, offsets);
+        }
+        List<float[]> z = SteepnessSearch.apply(steep, labeled.u());
+        ReferenceSet set = referenceSet(labeled, z, subset, classNames);
+        ReferenceStats stats = ReferenceStats.leaveOneOut(set, z, labeled.labels(), labeled.energies(), s.variant());
+        if (!(stats.sigmaR() > 0) || !(stats.sigmaE() > 0)) {
+            throw new IllegalArgumentException("degenerate labeled set: sigma_r = " + stats.sigmaR() + ", sigma_E = "
+                    + stats.sigmaE() + " (all ratios or all energies are equal); the scores would divide by zero");
+        }
+        return new SisomReference(classNames, layerNames, steep, s.variant(), set, stats, prov);
+    }
+
+    /** R from the labeled set, or from the given subset of it (point i keeps labeled index i for leave-one-out). */
+    static ReferenceSet referenceSet(LabeledSet labeled, List<float[]> z, int[] subset, List<String> classNames) {
+        if (subset == null) {
+            int[] all = new int[labeled.size()];
+            Arrays.setAll(all, i -> i);
+            return ReferenceSet.of(labeled.ids(), labeled.labels(), z, all, classNames);
+        }
+        List<String> ids = new ArrayList<>();
+        List<float[]> zs = new ArrayList<>();
+        int[] labels = new int[subset.length];
+        for (int i = 0; i < subset.length; i++) {
+            ids.add(labeled.ids().get(subset[i]));
+            zs.add(z.get(subset[i]));
+            labels[i] = labeled.labels()[subset[i]];
+        }
+        return ReferenceSet.of(ids, labels, zs, subset, classNames);
+    }
+
+    public List<String> classNames() { return classNames; }
+
+    public List<String> layerNames() { return layerNames; }
+
+    public Steepness steepness() { return steepness; }
+
+    public DOutVariant variant() { return variant; }
+
+    public ReferenceSet set() { return set; }
+
+    public ReferenceStats stats() { return stats; }
+
+    public Map<String, Object> provenance() { return provenance; }
+
+    // ---- persistence ------------------------------------------------------------------------------------------
+
+    /** The JSON part of the artifact. */
+    public void writeJson(Writer w) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("format", FORMAT);
+        m.put("formatVersion", FORMAT_VERSION);
+        m.put("classNames", classNames);
+        m.put("layerNames", layerNames);
+        m.put("steepness", steepness.alphas());
+        m.put("layerOffsets", steepness.offsets());
+        m.put("dOutVariant", variant.name().toLowerCase(java.util.Locale.ROOT));
+        m.put("rAvg", stats.rAvg());
+        m.put("sigmaR", stats.sigmaR());
+        m.put("muE", stats.muE());
+        m.put("sigmaE", stats.sigmaE());
+        m.put("labeledSamples", stats.n());
+        m.put("labeledDOutZero", stats.dOutZero());
+        m.put("referencePoints", set.size());
+        int[] perClass = new int[classNames.size()];
+        for (int c = 0; c < perClass.length; c++) {
+            perClass[c] = set.size(c);
+        }
+        m.put("referencePointsPerClass", perClass);
+        m.put("provenance", provenance);
+        JsonUtils.GSON_PRETTY.toJson(m, w);
+    }
+
+    /** The binary points part of the artifact. */
+    public void writePoints(DataOutputStream out) throws IOException {
+        out.writeInt(POINTS_MAGIC);
+        out.writeInt(FORMAT_VERSION);
+        set.write(out, variant == DOutVariant.ANCHOR);
+        out.flush();
+    }
+
+    public static SisomReference read(Reader json, DataInputStream points) throws IOException {
+        Meta m;
+        try {
+            m = JsonUtils.GSON.fromJson(json, Meta.class);
+        } catch (RuntimeException e) {
+            throw new IOException("reference.json is not valid: " + e.getMessage(), e);
+        }
+        if (m == null || !FORMAT.equals(m.format)) {
+            throw new IOException("not a sisom reference artifact (format " + (m == null ? null : m.format) + ")");
+        }
+        if (m.formatVersion != FORMAT_VERSION) {
+            throw new IOException("reference format version " + m.formatVersion + " is not supported (expected "
+                    + FORMAT_VERSION + "); rebuild the reference");
+        }
+        if (points.readInt() != POINTS_MAGIC || points.readInt() != FORMAT_VERSION) {
+            throw new IOException("points.bin is not a version " + FORMAT_VERSION + " sisom reference");
+        }
+        ReferenceSet set = ReferenceSet.read(points, m.classNames);
+        ReferenceStats stats = new ReferenceStats(m.rAvg, m.sigmaR, m.muE, m.sigmaE, m.labeledSamples, m.labeledDOutZero);
+        return new SisomReference(m.classNames, m.layerNames, new Steepness(m.steepness, m.layerOffsets),
+                DOutVariant.parse(m.dOutVariant), set, stats,
+                m.provenance == null ? new LinkedHashMap<>() : m.provenance);
+    }
+
+    /** The JSON fields, for Gson. */
+    private static final class Meta {
+        String format;
+        int formatVersion;
+        List<String> classNames;
+        List<String> layerNames;
+        double[] steepness;
+        int[] layerOffsets;
+        String dOutVariant;
+        double rAvg;
+        double sigmaR;
+        double muE;
+        double sigmaE;
+        int labeledSamples;
+        int labeledDOutZero;
+        LinkedHashMap<String, Object> provenance;
+    }
+}

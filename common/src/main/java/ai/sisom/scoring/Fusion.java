@@ -1,0 +1,53 @@
+package ai.sisom.scoring;
+
+import ai.sisom.reference.ReferenceStats;
+
+import java.io.Serializable;
+import java.util.Locale;
+
+/**
+ * The SISOM scores of METHOD.md section 5.
+ *
+ * <ul>
+ *   <li>SISOM: {@code (r - r_avg) / sigma_r}</li>
+ *   <li>SISOMe: {@code min(w, 1) * (E - mu_E) / sigma_E + max(1 - w, 0) * (r - r_avg) / sigma_r}, with
+ *       {@code w = r_avg} (self-balancing) or a fixed lambda</li>
+ * </ul>
+ *
+ * @param score       which score drives selection and the OOD score
+ * @param fixedLambda a fixed fusion weight replacing r_avg in both coefficients, or null
+ */
+public record Fusion(Score score, Double fixedLambda) implements Serializable {
+    /** The score used for selection and OOD detection. */
+    public enum Score {
+        SISOM, SISOME;
+
+        public static Score parse(String s) {
+            try {
+                return valueOf(s.trim().toUpperCase(Locale.ROOT));
+            } catch (RuntimeException e) {
+                throw new IllegalArgumentException("score must be sisom or sisome, got '" + s + "'");
+            }
+        }
+    }
+
+    public Fusion {
+        if (fixedLambda != null && !(fixedLambda >= 0 && fixedLambda <= 1)) {
+            throw new IllegalArgumentException("fixed lambda must be in [0, 1], got " + fixedLambda);
+        }
+    }
+
+    /** The weight of the energy term: r_avg, or the fixed lambda. */
+    public double weight(ReferenceStats st) {
+        return fixedLambda != null ? fixedLambda : st.rAvg();
+    }
+
+    public static double sisom(double r, ReferenceStats st) {
+        return (r - st.rAvg()) / st.sigmaR();
+    }
+
+    public double sisome(double r, double energy, ReferenceStats st) {
+        double w = weight(st);
+        return Math.min(w, 1) * (energy - st.muE()) / st.sigmaE() + Math.max(1 - w, 0) * sisom(r, st);
+    }
+}

@@ -1,0 +1,55 @@
+package ai.sisom.scoring;
+
+import ai.sisom.reference.ReferenceSet;
+import ai.sisom.reference.SisomReference;
+
+import java.io.Serializable;
+
+/**
+ * Scores pool samples against a reference: z from u with the reference's steepness, the distance ratio with the
+ * pseudo-class as inner class, then SISOM, SISOMe and the OOD score. Stateless and thread-safe; it is what the
+ * executors run on the broadcast reference.
+ */
+public final class SisomScorer implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    /** Everything the score table holds for one sample. */
+    public record Scored(double dIn, double dOut, double r, boolean dOutZero, String nearestInId, String nearestOutId,
+                         double sisom, double sisome, double score, double oodScore) {}
+
+    private final SisomReference reference;
+    private final Fusion fusion;
+
+    public SisomScorer(SisomReference reference, Fusion fusion) {
+        this.reference = reference;
+        this.fusion = fusion;
+    }
+
+    public SisomReference reference() { return reference; }
+
+    public Fusion fusion() { return fusion; }
+
+    public Scored score(float[] u, int pseudoClass, double energy) {
+        return scoreZ(reference.steepness().apply(u), pseudoClass, energy);
+    }
+
+    /** Scores an enhanced feature z directly. */
+    public Scored scoreZ(float[] z, int pseudoClass, double energy) {
+        ReferenceSet set = reference.set();
+        if (pseudoClass < 0 || pseudoClass >= set.numClasses()) {
+            throw new IllegalArgumentException("pseudo-class " + pseudoClass + " is outside 0.." + (set.numClasses() - 1));
+        }
+        Ratio ratio = Ratio.of(set, z, pseudoClass, -1, reference.variant());
+        return scored(ratio.dIn(), ratio.dOut(), ratio.r(), ratio.dOutZero(),
+                set.id(ratio.in().cls(), ratio.in().row()), set.id(ratio.out().cls(), ratio.out().row()), energy);
+    }
+
+    /** Builds the score record from distances (also used by greedy selection when it updates them). */
+    public Scored scored(double dIn, double dOut, double r, boolean dOutZero, String inId, String outId, double energy) {
+        var st = reference.stats();
+        double sisom = Fusion.sisom(r, st);
+        double sisome = fusion.sisome(r, energy, st);
+        double s = fusion.score() == Fusion.Score.SISOM ? sisom : sisome;
+        return new Scored(dIn, dOut, r, dOutZero, inId, outId, sisom, sisome, s, -s);
+    }
+}

@@ -1,0 +1,100 @@
+package ai.sisom.selection;
+
+import ai.sisom.reference.LabeledSet;
+import ai.sisom.reference.SisomReference;
+import ai.sisom.scoring.BruteForce;
+import ai.sisom.scoring.DOutVariant;
+import ai.sisom.scoring.Fusion;
+import ai.sisom.scoring.SisomScorer;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class GreedySelectionTest {
+    @Test
+    void eachPickIsTheBestAfterAddingThePreviousPicksToTheReference() {
+        Random rnd = new Random(11);
+        int k = 3;
+        int n = 30;
+        List<String> ids = new ArrayList<>();
+        List<float[]> z = new ArrayList<>();
+        int[] labels = new int[n];
+        double[] e = new double[n];
+        for (int i = 0; i < n; i++) {
+            ids.add("L" + i);
+            labels[i] = i % k;
+            z.add(new float[]{(float) (rnd.nextGaussian() + 2 * labels[i]), (float) rnd.nextGaussian()});
+            e[i] = -1 - rnd.nextDouble();
+        }
+        // steepness is irrelevant here: use an identity-like reference by building with tiny u and large alpha?
+        // simpler: z = sigmoid(1 * u) with u = logit(z') would hide nothing, so score in z-space directly below
+        LabeledSet l = new LabeledSet(ids, labels, z, e, z);
+        SisomReference ref = SisomReference.build(l, List.of("a", "b", "c"), List.of("l"), new int[]{0, 2},
+                new SisomReference.Settings(new double[][]{{1.0}}, DOutVariant.SAMPLE, null, null));
+        SisomScorer scorer = new SisomScorer(ref, new Fusion(Fusion.Score.SISOME, null));
+        List<float[]> refZ = new ArrayList<>();
+        z.forEach(x -> refZ.add(BruteForce.sigmoid(x, new double[]{1.0}, new int[]{0, 2})));
+
+        List<GreedySelection.Candidate> cands = new ArrayList<>();
+        List<float[]> cz = new ArrayList<>();
+        int[] pcs = new int[40];
+        double[] ce = new double[40];
+        for (int i = 0; i < 40; i++) {
+            float[] u = {(float) (rnd.nextGaussian() * 2 + 2), (float) rnd.nextGaussian()};
+            float[] zz = BruteForce.sigmoid(u, new double[]{1.0}, new int[]{0, 2});
+            pcs[i] = rnd.nextInt(k);
+            ce[i] = -rnd.nextDouble() * 3;
+            cz.add(zz);
+            cands.add(new GreedySelection.Candidate(String.format("P%02d", i), zz, pcs[i], ce[i]));
+        }
+        List<GreedySelection.Pick> picks = GreedySelection.select(cands, 8, scorer);
+        assertEquals(8, picks.size());
+
+        // brute force: after each pick, the reference grows by the picked point under its pseudo-class
+        List<float[]> pts = new ArrayList<>(refZ);
+        List<Integer> lab = new ArrayList<>();
+        for (int x : labels) {
+            lab.add(x);
+        }
+        List<Integer> left = new ArrayList<>();
+        for (int i = 0; i < 40; i++) {
+            left.add(i);
+        }
+        var st = ref.stats();
+        for (GreedySelection.Pick p : picks) {
+            int[] labArr = lab.stream().mapToInt(Integer::intValue).toArray();
+            int best = -1;
+            double bestS = Double.NEGATIVE_INFINITY;
+            for (int i : left) {
+                double r = BruteForce.ratio(cz.get(i), pcs[i], pts, labArr, -1, false)[2];
+                double s = Math.min(st.rAvg(), 1) * (ce[i] - st.muE()) / st.sigmaE()
+                        + Math.max(1 - st.rAvg(), 0) * (r - st.rAvg()) / st.sigmaR();
+                if (s > bestS) {
+                    bestS = s;
+                    best = i;
+                }
+            }
+            assertEquals(String.format("P%02d", best), p.id(), "pick " + p.rank());
+            assertEquals(bestS, p.scored().score(), 1e-9);
+            left.remove(Integer.valueOf(best));
+            pts.add(cz.get(best));
+            lab.add(pcs[best]);
+        }
+    }
+
+    @Test
+    void theAnchorVariantIsRefusedWithAReason() {
+        List<float[]> z = List.of(new float[]{0}, new float[]{1}, new float[]{2}, new float[]{3});
+        LabeledSet l = new LabeledSet(List.of("a", "b", "c", "d"), new int[]{0, 0, 1, 1}, z,
+                new double[]{-1, -2, -3, -4}, z);
+        SisomReference ref = SisomReference.build(l, List.of("x", "y"), List.of("l"), new int[]{0, 1},
+                new SisomReference.Settings(new double[][]{{1.0}}, DOutVariant.ANCHOR, null, null));
+        SisomScorer scorer = new SisomScorer(ref, new Fusion(Fusion.Score.SISOM, null));
+        var e = assertThrows(IllegalArgumentException.class, () -> GreedySelection.select(List.of(), 1, scorer));
+        assertTrue(e.getMessage().contains("sample"));
+    }
+}
