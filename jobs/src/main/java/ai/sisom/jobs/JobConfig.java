@@ -47,6 +47,14 @@ public final class JobConfig {
         return c;
     }
 
+    /** A copy with one setting changed (for a step run on behalf of another command). */
+    public JobConfig with(String key, String value) {
+        JobConfig c = new JobConfig(source);
+        c.values.putAll(values);
+        c.values.put(key, value);
+        return c;
+    }
+
     /** Fails on sisom.* keys the job does not know. */
     public void checkKnown(List<String> known) {
         for (String k : values.keySet()) {

@@ -19,6 +19,7 @@ import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.Stream;
 
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.count;
@@ -36,8 +37,11 @@ public final class SisomJob {
     static final String USAGE = """
             usage: SisomJob <command> [--conf FILE] [--set key=value ...]
             commands:
+              run       the nightly run: reference (built once), new pool partitions, scores, selection, summary
               extract   run the model over a pool and write its feature table (Parquet) and rejections
               import    copy an image directory or manifest into Parquet (id, image[, label])
+              build-reference   labeled features -> reference artifact (r_avg, sigma_r, mu_E, sigma_E, R)
+              score     pool features + reference -> score table, top-q selection, summary
             settings (sisom.*):
               sisom.model           TorchScript model file (.pt, with its .json beside it)
               sisom.input.path      pool location (local path, hdfs:// or s3a://)
@@ -47,11 +51,26 @@ public final class SisomJob {
               sisom.output          result directory (replaced atomically on success)
               sisom.batchSize       images per network batch (default 64)
               sisom.resize          none | bilinear: what to do with images of another size (default none)
+              sisom.work            run: working state (labeled and pool features, reference)
+              sisom.labeled.path, sisom.labeled.format   run: the labeled set (format as sisom.input.format)
+              sisom.input.partitionColumn   run: the pool's Hive-style partition column; only new partitions
+                                    are extracted
+              sisom.rebuildReference  run: true to rebuild the reference from the labeled set
+              sisom.labeled.features, sisom.pool.features   feature tables written by extract (.../features)
+              sisom.reference       reference artifact directory
+              sisom.steepness       per layer, layer:value or layer:v1|v2|... (a grid is searched), e.g.
+                                    layer1:0.05,layer2:1,layer3:10,avgpool:50
+              sisom.dOut            sample (default) | anchor
+              sisom.subset.delta, sisom.subset.size   class-wise ProbCover reference subset (both or neither)
+              sisom.score           sisome (default) | sisom;  sisom.lambda  fixed fusion weight in [0, 1]
+              sisom.q               selection size (default 100)
+              sisom.selection       topq (default) | greedy;  sisom.greedy.candidateFactor (default 10)
             """;
 
-    static final List<String> KNOWN = List.of("sisom.model", "sisom.input.path", "sisom.input.format",
-            "sisom.input.labeled", "sisom.input.idColumn", "sisom.input.imageColumn", "sisom.input.labelColumn",
-            "sisom.output", "sisom.batchSize", "sisom.resize");
+    static final List<String> KNOWN = java.util.stream.Stream.concat(Stream.of("sisom.model", "sisom.input.path",
+            "sisom.input.format", "sisom.input.labeled", "sisom.input.idColumn", "sisom.input.imageColumn",
+            "sisom.input.labelColumn", "sisom.output", "sisom.batchSize", "sisom.resize"),
+            Stream.concat(ScoringCommands.keys().stream(), NightlyCommand.keys().stream())).toList();
 
     private SisomJob() {}
 
@@ -90,6 +109,9 @@ public final class SisomJob {
         return switch (command) {
             case "extract" -> withSpark(cfg, spark -> extract(spark, cfg, out));
             case "import" -> withSpark(cfg, spark -> importImages(spark, cfg, out));
+            case "build-reference" -> withSpark(cfg, spark -> ScoringCommands.buildReference(spark, cfg, out));
+            case "score" -> withSpark(cfg, spark -> ScoringCommands.score(spark, cfg, out));
+            case "run" -> withSpark(cfg, spark -> NightlyCommand.run(spark, cfg, out));
             default -> throw new IllegalArgumentException("unknown command '" + command + "'\n" + USAGE);
         };
     }
@@ -129,19 +151,30 @@ public final class SisomJob {
                 cfg.get("sisom.input.path"), sourceOptions(cfg));
     }
 
-    static int extract(SparkSession spark, JobConfig cfg, PrintStream out) throws Exception {
-        long t0 = System.nanoTime();
-        String model = cfg.get("sisom.model");
+    /** Counts of one extraction: scored items and rejections by reason (most frequent first). */
+    record ExtractCounts(long scored, List<Row> reasons) {
+        long rejected() {
+            return reasons.stream().mapToLong(r -> r.getLong(1)).sum();
+        }
+    }
+
+    static FeatureExtraction.Settings extractionSettings(JobConfig cfg) {
         ImagePreprocessor.Resize resize;
         try {
             resize = ImagePreprocessor.Resize.valueOf(cfg.get("sisom.resize", "none").toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("sisom.resize must be none or bilinear, got '" + cfg.get("sisom.resize") + "'");
         }
-        var settings = new FeatureExtraction.Settings(model, cfg.getInt("sisom.batchSize", 64), resize);
-        Dataset<Row> input = readInput(spark, cfg);
+        return new FeatureExtraction.Settings(cfg.get("sisom.model"), cfg.getInt("sisom.batchSize", 64), resize);
+    }
+
+    /**
+     * Runs the model over {@code input} and writes features/, rejections/ and model.json under the (uncommitted)
+     * output; the caller commits.
+     */
+    static ExtractCounts extractInto(SparkSession spark, Dataset<Row> input, FeatureExtraction.Settings settings,
+                                     AtomicOutput output) throws java.io.IOException {
         Dataset<Row> all = FeatureExtraction.extract(spark, input, settings).persist(StorageLevel.MEMORY_AND_DISK());
-        AtomicOutput output = new AtomicOutput(cfg.get("sisom.output"), spark.sparkContext().hadoopConfiguration());
         try {
             Dataset<Row> features = all.filter(col(FeatureTable.REJECTED).isNull()).drop(FeatureTable.REJECTED);
             Dataset<Row> rejected = all.filter(col(FeatureTable.REJECTED).isNotNull())
@@ -149,26 +182,41 @@ public final class SisomJob {
             features.write().mode(SaveMode.ErrorIfExists).parquet(output.staged("features"));
             rejected.coalesce(1).write().mode(SaveMode.ErrorIfExists).option("header", "true")
                     .csv(output.staged("rejections"));
-            copy(spark, ModelCache.jsonUriOf(model), output.staged("model.json"));
+            copy(spark, ModelCache.jsonUriOf(settings.modelUri()), output.staged("model.json"));
             long nFeatures = spark.read().parquet(output.staged("features")).count();
             List<Row> reasons = spark.read().option("header", "true").csv(output.staged("rejections"))
                     .groupBy("reason").agg(count("*").as("n")).orderBy(desc("n")).collectAsList();
-            long nRejected = reasons.stream().mapToLong(r -> r.getLong(1)).sum();
+            return new ExtractCounts(nFeatures, reasons);
+        } finally {
+            all.unpersist();
+        }
+    }
+
+    static void printRejections(PrintStream out, List<Row> reasons) {
+        for (Row r : reasons) {
+            out.printf(Locale.ROOT, "  rejected %d: %s%n", r.getLong(1), r.getString(0));
+        }
+    }
+
+    static int extract(SparkSession spark, JobConfig cfg, PrintStream out) throws Exception {
+        long t0 = System.nanoTime();
+        var settings = extractionSettings(cfg);
+        Dataset<Row> input = readInput(spark, cfg);
+        AtomicOutput output = new AtomicOutput(cfg.get("sisom.output"), spark.sparkContext().hadoopConfiguration());
+        try {
+            ExtractCounts c = extractInto(spark, input, settings, output);
             output.commit();
             double secs = (System.nanoTime() - t0) / 1e9;
+            long total = c.scored() + c.rejected();
             out.printf(Locale.ROOT, "sisom extract: %d items, %d scored, %d rejected, %.1f s (%.1f items/s)%n",
-                    nFeatures + nRejected, nFeatures, nRejected, secs, (nFeatures + nRejected) / secs);
-            for (Row r : reasons) {
-                out.printf(Locale.ROOT, "  rejected %d: %s%n", r.getLong(1), r.getString(0));
-            }
+                    total, c.scored(), c.rejected(), secs, total / secs);
+            printRejections(out, c.reasons());
             out.println("  features:   " + cfg.get("sisom.output") + "/features");
             out.println("  rejections: " + cfg.get("sisom.output") + "/rejections");
             return 0;
         } catch (Exception | Error e) {
             output.abort();
             throw e;
-        } finally {
-            all.unpersist();
         }
     }
 
