@@ -17,7 +17,7 @@ public final class ReferenceSet implements Serializable {
     private static final long serialVersionUID = 1L;
 
     /** A nearest reference point: its class, its row within the class, and the Euclidean distance. */
-    public record Nearest(double distance, int cls, int row) {}
+    public record Nearest(double distance, int cls, int row) implements Serializable {}
 
     private final List<String> classNames;
     private final int dimension;

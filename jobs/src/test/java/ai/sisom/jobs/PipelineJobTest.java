@@ -1,0 +1,206 @@
+package ai.sisom.jobs;
+
+import ai.sisom.reference.SisomReference;
+import ai.sisom.scoring.Fusion;
+import ai.sisom.scoring.SisomScorer;
+import ai.sisom.spark.FeatureTable;
+import ai.sisom.spark.ReferenceIO;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** build-reference, score and the nightly run end to end on the bundled samples, Spark local mode. */
+class PipelineJobTest {
+    private static SparkSession spark;
+    private static Path root;
+    private static Path shared;
+    private static String labeledFeatures;
+    private static String poolFeatures;
+
+    @BeforeAll
+    static void start() throws Exception {
+        String prop = System.getProperty("sisom.repo.root");
+        root = prop != null ? Paths.get(prop) : Paths.get("..").toAbsolutePath().normalize();
+        spark = SparkSession.builder().master("local[2]").appName("sisom-pipeline-test")
+                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate();
+        shared = Files.createTempDirectory("sisom-pipeline");
+        labeledFeatures = shared.resolve("labeled").toString();
+        poolFeatures = shared.resolve("pool").toString();
+        run("extract", "--set", "sisom.model=" + model(), "--set", "sisom.input.path="
+                        + root.resolve("data-samples/labeled/parquet/data"), "--set", "sisom.input.format=parquet",
+                "--set", "sisom.input.labeled=true", "--set", "sisom.output=" + labeledFeatures);
+        run("extract", "--set", "sisom.model=" + model(), "--set", "sisom.input.path="
+                        + root.resolve("data-samples/pool/parquet/data"), "--set", "sisom.input.format=parquet",
+                "--set", "sisom.output=" + poolFeatures);
+    }
+
+    @AfterAll
+    static void stop() {
+        spark.stop();
+    }
+
+    @TempDir
+    Path tmp;
+
+    static String model() {
+        return root.resolve("data-samples/model/fmnist_resnet18w16.pt").toString();
+    }
+
+    static String run(String... args) throws Exception {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        int rc = SisomJob.run(args, new PrintStream(buf, true, StandardCharsets.UTF_8));
+        String out = buf.toString(StandardCharsets.UTF_8);
+        assertEquals(0, rc, out);
+        return out;
+    }
+
+    static final String STEEP = "sisom.steepness=layer1:0.05,layer2:1,layer3:10,avgpool:50";
+
+    private String buildReference(String dOut, String... more) throws Exception {
+        String ref = tmp.resolve("ref-" + dOut).toString();
+        List<String> a = new ArrayList<>(List.of("build-reference", "--set", "sisom.labeled.features=" + labeledFeatures
+                + "/features", "--set", "sisom.reference=" + ref, "--set", STEEP, "--set", "sisom.dOut=" + dOut));
+        for (String m : more) {
+            a.add("--set");
+            a.add(m);
+        }
+        run(a.toArray(new String[0]));
+        return ref;
+    }
+
+    @Test
+    void sparkScoresEqualTheLibraryScorerForBothVariants() throws Exception {
+        for (String variant : List.of("sample", "anchor")) {
+            String ref = buildReference(variant);
+            String out = tmp.resolve("scores-" + variant).toString();
+            String summary = run("score", "--set", "sisom.reference=" + ref, "--set", "sisom.pool.features="
+                    + poolFeatures + "/features", "--set", "sisom.output=" + out, "--set", "sisom.q=7");
+            assertTrue(summary.contains("scored 1000 samples"), summary);
+            SisomReference r = ReferenceIO.read(ref, spark.sparkContext().hadoopConfiguration());
+            SisomScorer scorer = new SisomScorer(r, new Fusion(Fusion.Score.SISOME, null));
+            Map<String, Row> scores = new HashMap<>();
+            spark.read().parquet(out + "/scores").collectAsList().forEach(x -> scores.put(x.getString(0), x));
+            assertEquals(1000, scores.size());
+            int checked = 0;
+            for (Row f : spark.read().parquet(poolFeatures + "/features").limit(50).collectAsList()) {
+                SisomScorer.Scored want = scorer.score(FeatureTable.floats(f, f.fieldIndex("u")),
+                        f.getInt(f.fieldIndex("pseudo_class")), f.getDouble(f.fieldIndex("energy")));
+                Row got = scores.get(f.getString(f.fieldIndex("id")));
+                assertEquals(want.r(), got.getDouble(got.fieldIndex("r")), 0);
+                assertEquals(want.score(), got.getDouble(got.fieldIndex("score")), 0);
+                assertEquals(want.nearestInId(), got.getString(got.fieldIndex("nearest_in_id")));
+                assertEquals(want.nearestOutId(), got.getString(got.fieldIndex("nearest_out_id")));
+                checked++;
+            }
+            assertEquals(50, checked);
+            List<Row> sel = spark.read().parquet(out + "/selection").orderBy("rank").collectAsList();
+            assertEquals(7, sel.size());
+            List<Row> sorted = new ArrayList<>(scores.values());
+            sorted.sort((a, b) -> {
+                int c = Double.compare(b.getDouble(b.fieldIndex("score")), a.getDouble(a.fieldIndex("score")));
+                return c != 0 ? c : a.getString(0).compareTo(b.getString(0));
+            });
+            for (int i = 0; i < 7; i++) {
+                assertEquals(sorted.get(i).getString(0), sel.get(i).getString(0), "rank " + (i + 1));
+            }
+        }
+    }
+
+    @Test
+    void greedySelectionWithSubsetAndSteepnessSearchRunsEndToEnd() throws Exception {
+        String ref = buildReference("sample", "sisom.subset.delta=3.0", "sisom.subset.size=200",
+                "sisom.steepness=layer1:0.05|1,layer2:1,layer3:10|100,avgpool:50");
+        SisomReference r = ReferenceIO.read(ref, spark.sparkContext().hadoopConfiguration());
+        assertTrue(r.set().size() <= 200 && r.set().size() >= 10, "subset size " + r.set().size());
+        assertEquals(500, r.stats().n(), "r_avg is over every labeled sample");
+        assertNotNull(r.provenance().get("steepnessSearch"));
+        String out = tmp.resolve("greedy").toString();
+        String summary = run("score", "--set", "sisom.reference=" + ref, "--set", "sisom.pool.features=" + poolFeatures
+                + "/features", "--set", "sisom.output=" + out, "--set", "sisom.q=10", "--set", "sisom.selection=greedy",
+                "--set", "sisom.greedy.candidateFactor=5");
+        assertTrue(summary.contains("selected 10 (greedy"), summary);
+        List<Row> sel = spark.read().parquet(out + "/selection").orderBy("rank").collectAsList();
+        assertEquals(10, sel.size());
+        assertEquals(1, sel.get(0).getInt(sel.get(0).fieldIndex("rank")));
+    }
+
+    @Test
+    void unknownLabelsAreAnErrorNamingTheSamples() throws Exception {
+        Path bad = tmp.resolve("badlabels");
+        spark.read().parquet(labeledFeatures + "/features")
+                .withColumn("label", org.apache.spark.sql.functions.when(
+                        org.apache.spark.sql.functions.col("id").equalTo("train-00026"),
+                        org.apache.spark.sql.functions.lit("hat")).otherwise(org.apache.spark.sql.functions.col("label")))
+                .write().parquet(bad.resolve("features").toString());
+        Files.copy(Paths.get(labeledFeatures, "model.json"), bad.resolve("model.json"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SisomJob.run(new String[]{
+                "build-reference", "--set", "sisom.labeled.features=" + bad.resolve("features"), "--set",
+                "sisom.reference=" + tmp.resolve("r"), "--set", STEEP}, System.out));
+        assertTrue(e.getMessage().contains("train-00026") && e.getMessage().contains("'hat'"), e.getMessage());
+    }
+
+    @Test
+    void steepnessMustNameEveryLayer() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SisomJob.run(new String[]{
+                "build-reference", "--set", "sisom.labeled.features=" + labeledFeatures + "/features", "--set",
+                "sisom.reference=" + tmp.resolve("r"), "--set", "sisom.steepness=layer1:1,layer2:1"}, System.out));
+        assertTrue(e.getMessage().contains("layer3"), e.getMessage());
+    }
+
+    @Test
+    void theNightlyRunExtractsOnlyNewPartitionsAndReplacesResultsWhole() throws Exception {
+        Path pool = tmp.resolve("lake");
+        List<Path> images;
+        try (Stream<Path> s = Files.list(root.resolve("data-samples/pool/images"))) {
+            images = s.sorted().limit(30).toList();
+        }
+        Files.createDirectories(pool.resolve("date=2026-11-21"));
+        for (Path p : images.subList(0, 20)) {
+            Files.copy(p, pool.resolve("date=2026-11-21").resolve(p.getFileName()));
+        }
+        Files.write(pool.resolve("date=2026-11-21/corrupt.png"), new byte[]{1, 2, 3});
+        String[] args = {"run", "--set", "sisom.model=" + model(), "--set", "sisom.labeled.path="
+                + root.resolve("data-samples/labeled/parquet/data"), "--set", "sisom.labeled.format=parquet",
+                "--set", "sisom.input.path=" + pool, "--set", "sisom.input.format=images",
+                "--set", "sisom.input.partitionColumn=date", "--set", "sisom.work=" + tmp.resolve("work"),
+                "--set", "sisom.output=" + tmp.resolve("results"), "--set", STEEP, "--set", "sisom.q=5"};
+        String first = run(args);
+        assertTrue(first.contains("1 new: [date=2026-11-21] (21 items)"), first);
+        assertTrue(first.contains("rejected 1: not a readable image"), first);
+        assertTrue(first.contains("20 samples scored, 1 rejected in total"), first);
+
+        Files.createDirectories(pool.resolve("date=2026-11-22"));
+        for (Path p : images.subList(20, 30)) {
+            Files.copy(p, pool.resolve("date=2026-11-22").resolve(p.getFileName()));
+        }
+        String second = run(args);
+        assertTrue(second.contains("2 pool partition(s), 1 new: [date=2026-11-22] (10 items)"), second);
+        assertTrue(second.contains("30 samples scored, 1 rejected in total"), second);
+        List<Row> scores = spark.read().parquet(tmp.resolve("results/scores").toString()).collectAsList();
+        assertEquals(30, scores.size());
+        assertTrue(scores.stream().anyMatch(r -> r.getString(0).startsWith("date=2026-11-22/")), "ids keep the partition");
+        assertTrue(scores.stream().allMatch(r -> r.getString(r.fieldIndex("date")) != null), "partition column kept");
+        String third = run(args);
+        assertTrue(third.contains("0 new"), third);
+        try (Stream<Path> s = Files.list(tmp)) {
+            assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(".results.")), "no staging left");
+        }
+    }
+}
