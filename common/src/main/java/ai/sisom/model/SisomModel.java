@@ -29,6 +29,7 @@ import java.nio.file.Path;
  * sub-manager whose native memory is freed before the call returns.
  */
 public final class SisomModel implements AutoCloseable {
+    static final String GRAPH_OPTIMIZER = "ai.djl.pytorch.graph_optimizer";
     private final ZooModel<NDList, NDList> model;
     private final ModelMetadata metadata;
     private final Path modelFile;
@@ -57,6 +58,11 @@ public final class SisomModel implements AutoCloseable {
         // mode turns any attempt into an error instead of a silent network call.
         if (System.getProperty("ai.djl.offline") == null) {
             System.setProperty("ai.djl.offline", "true");
+        }
+        // TorchScript's profiling graph executor breaks the chained autograd.grad calls from the second forward on
+        // (DJL-GRADIENTS.md, condition 4); DJL applies this property on every forward, in the calling thread.
+        if (System.getProperty(GRAPH_OPTIMIZER) == null) {
+            System.setProperty(GRAPH_OPTIMIZER, "false");
         }
         Path file = modelFile.toAbsolutePath().normalize();
         if (!Files.isRegularFile(file)) {
