@@ -174,12 +174,26 @@ public final class SisomJob {
      */
     static ExtractCounts extractInto(SparkSession spark, Dataset<Row> input, FeatureExtraction.Settings settings,
                                      AtomicOutput output) throws java.io.IOException {
+        return extractInto(spark, input, settings, output, null);
+    }
+
+    /** As above; with a partition column, the feature table is written partitioned like the input. */
+    static ExtractCounts extractInto(SparkSession spark, Dataset<Row> input, FeatureExtraction.Settings settings,
+                                     AtomicOutput output, String partitionColumn) throws java.io.IOException {
         Dataset<Row> all = FeatureExtraction.extract(spark, input, settings).persist(StorageLevel.MEMORY_AND_DISK());
         try {
             Dataset<Row> features = all.filter(col(FeatureTable.REJECTED).isNull()).drop(FeatureTable.REJECTED);
             Dataset<Row> rejected = all.filter(col(FeatureTable.REJECTED).isNotNull())
                     .select(col(FeatureTable.ID), col(FeatureTable.REJECTED).as("reason"));
-            features.write().mode(SaveMode.ErrorIfExists).parquet(output.staged("features"));
+            var writer = features.write().mode(SaveMode.ErrorIfExists);
+            if (partitionColumn != null) {
+                if (!java.util.Arrays.asList(features.columns()).contains(partitionColumn)) {
+                    throw new IllegalArgumentException("partition column '" + partitionColumn + "' is not in the input "
+                            + "(its columns: " + java.util.Arrays.toString(input.columns()) + ")");
+                }
+                writer = writer.partitionBy(partitionColumn);
+            }
+            writer.parquet(output.staged("features"));
             rejected.coalesce(1).write().mode(SaveMode.ErrorIfExists).option("header", "true")
                     .csv(output.staged("rejections"));
             copy(spark, ModelCache.jsonUriOf(settings.modelUri()), output.staged("model.json"));
@@ -204,7 +218,7 @@ public final class SisomJob {
         Dataset<Row> input = readInput(spark, cfg);
         AtomicOutput output = new AtomicOutput(cfg.get("sisom.output"), spark.sparkContext().hadoopConfiguration());
         try {
-            ExtractCounts c = extractInto(spark, input, settings, output);
+            ExtractCounts c = extractInto(spark, input, settings, output, cfg.get("sisom.input.partitionColumn", null));
             output.commit();
             double secs = (System.nanoTime() - t0) / 1e9;
             long total = c.scored() + c.rejected();
