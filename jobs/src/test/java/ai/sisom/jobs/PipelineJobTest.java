@@ -52,8 +52,11 @@ class PipelineJobTest {
     }
 
     @AfterAll
-    static void stop() {
+    static void stop() throws Exception {
         spark.stop();
+        try (Stream<Path> s = Files.walk(shared)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
     }
 
     @TempDir

@@ -100,6 +100,7 @@ class S3IntegrationTest {
         Files.writeString(json, Files.readString(root.resolve("data-samples/model/fmnist_resnet18w16.json"))
                 .replace("fmnist_resnet18w16.pt", "net.pt"));
         upload(json, "models/net.json", conf);
+        Files.delete(json);
         upload(root.resolve("data-samples/labeled/parquet/data"), "labeled", conf);
         // a partitioned pool of Parquet files: two days of the sample pool
         spark.read().parquet(root.resolve("data-samples/pool/parquet/data").toString()).limit(40)

@@ -1,0 +1,101 @@
+package ai.sisom.jobs;
+
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The nightly run with executors in separate JVMs: Spark's {@code local-cluster[2,1,1024]} mode starts a master,
+ * two workers and two executor processes. The workers build the executors' classpath from {@code SPARK_HOME/jars};
+ * a Maven build has no Spark distribution, so the test makes a SPARK_HOME whose jars/ links this test JVM's
+ * classpath. The results must equal those of plain local mode.
+ */
+class LocalClusterTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aRunWithTwoExecutorProcessesEqualsTheLocalModeRun() throws Exception {
+        String prop = System.getProperty("sisom.repo.root");
+        Path root = prop != null ? Paths.get(prop) : Paths.get("..").toAbsolutePath().normalize();
+        Path home = tmp.resolve("spark-home");
+        Path jars = Files.createDirectories(home.resolve("jars"));
+        List<String> dirs = new ArrayList<>();
+        int n = 0;
+        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+            Path p = Paths.get(entry);
+            if (entry.endsWith(".jar") && Files.isRegularFile(p)) {
+                Files.createSymbolicLink(jars.resolve((n++) + "-" + p.getFileName()), p.toAbsolutePath());
+            } else if (Files.isDirectory(p)) {
+                dirs.add(p.toAbsolutePath().toString()); // target/classes and test-classes
+            }
+        }
+        Files.createDirectories(home.resolve("conf"));
+        String opens = System.getProperty("sisom.test.jvmFlags", "");
+        String[] args = {"run", "--conf", root.resolve("conf/local-samples.properties").toString(),
+                "--set", "sisom.model=" + root.resolve("data-samples/model/fmnist_resnet18w16.pt"),
+                "--set", "sisom.labeled.path=" + root.resolve("data-samples/labeled/parquet/data"),
+                "--set", "sisom.input.path=" + root.resolve("data-samples/pool/parquet/data"),
+                "--set", "sisom.input.format=parquet",
+                "--set", "sisom.steepness=layer1:0.05,layer2:1,layer3:10,avgpool:50", "--set", "sisom.q=20"};
+
+        Map<String, Double> cluster = runWith("local-cluster[2,1,1024]", args, home, dirs, opens, tmp.resolve("c"));
+        Map<String, Double> local = runWith("local[2]", args, null, dirs, opens, tmp.resolve("l"));
+        assertEquals(1000, cluster.size());
+        assertEquals(local, cluster);
+    }
+
+    private static Map<String, Double> runWith(String master, String[] args, Path home, List<String> dirs, String opens,
+                                               Path out) throws Exception {
+        if (home != null) {
+            // workers take SPARK_HOME from spark.test.home when spark.testing is set (no env var from inside a JVM)
+            System.setProperty("spark.testing", "true");
+            System.setProperty("spark.test.home", home.toString());
+        }
+        SparkSession.Builder b = SparkSession.builder().master(master).appName("sisom-local-cluster")
+                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2");
+        if (home != null) {
+            b = b.config("spark.executor.extraClassPath", String.join(File.pathSeparator, dirs))
+                    .config("spark.executor.memory", "1g")
+                    // the launcher looks for a source build unless told the Scala version
+                    .config("spark.executorEnv.SPARK_SCALA_VERSION", "2.13")
+                    .config("spark.executor.extraJavaOptions", opens);
+        }
+        SparkSession spark = b.getOrCreate();
+        try {
+            List<String> a = new ArrayList<>(List.of(args));
+            a.addAll(List.of("--set", "sisom.work=" + out.resolve("work"), "--set", "sisom.output=" + out.resolve("res")));
+            ByteArrayOutputStream buf = new ByteArrayOutputStream();
+            int rc = SisomJob.run(a.toArray(new String[0]), new PrintStream(buf, true, StandardCharsets.UTF_8));
+            assertEquals(0, rc, buf.toString(StandardCharsets.UTF_8));
+            if (home != null) {
+                // two executor processes did the work
+                assertEquals(2, spark.sparkContext().getExecutorMemoryStatus().size() - 1, "executors besides the driver");
+            }
+            Map<String, Double> scores = new HashMap<>();
+            for (Row r : spark.read().parquet(out.resolve("res/scores").toString()).collectAsList()) {
+                scores.put(r.getString(0), r.getDouble(r.fieldIndex("score")));
+            }
+            return scores;
+        } finally {
+            spark.stop();
+            System.clearProperty("spark.test.home");
+            System.clearProperty("spark.testing");
+        }
+    }
+}
