@@ -106,6 +106,7 @@ public final class SisomJob {
         }
         JobConfig cfg = JobConfig.load(confFile == null ? null : Paths.get(confFile), overrides);
         cfg.checkKnown(KNOWN);
+        org.slf4j.LoggerFactory.getLogger(SisomJob.class).info("sisom {} settings:\n{}", command, cfg.describe());
         return switch (command) {
             case "extract" -> withSpark(cfg, spark -> extract(spark, cfg, out));
             case "import" -> withSpark(cfg, spark -> importImages(spark, cfg, out));
