@@ -124,6 +124,11 @@ public final class ReferenceSet implements Serializable {
 
     public int sourceIndex(int c, int row) { return sourceIndex[c][row]; }
 
+    /** The packed points of class c (row-major, read-only by contract: used by the distance kernels). */
+    float[] pointsOf(int c) {
+        return points[c];
+    }
+
     /** A copy of point (c, row). */
     public float[] point(int c, int row) {
         return Arrays.copyOfRange(points[c], row * dimension, (row + 1) * dimension);
@@ -191,12 +196,31 @@ public final class ReferenceSet implements Serializable {
         }
         Nearest[][] out = new Nearest[points.length][];
         double[][] dist = new double[points.length][];
+        int total = size();
+        float[] all = new float[total * dimension];
+        int[] cls = new int[total];
+        int[] none = new int[total];
+        java.util.Arrays.fill(none, -1);
+        int i = 0;
+        for (int c = 0; c < points.length; c++) {
+            System.arraycopy(points[c], 0, all, i * dimension, points[c].length);
+            for (int r = 0; r < ids[c].length; r++) {
+                cls[i++] = c;
+            }
+        }
+        NearestKernel.Hits[] hits = null;
+        if ((long) total * total >= 200_000) {
+            try (NearestKernel kernel = new NearestKernel(this)) {
+                hits = kernel.search(all, total, cls, none, true);
+            }
+        }
+        i = 0;
         for (int c = 0; c < points.length; c++) {
             int m = ids[c].length;
             out[c] = new Nearest[m];
             dist[c] = new double[m];
-            for (int r = 0; r < m; r++) {
-                out[c][r] = nearestOutside(point(c, r), c);
+            for (int r = 0; r < m; r++, i++) {
+                out[c][r] = hits != null ? hits[i].out() : nearestOutside(point(c, r), c);
                 dist[c][r] = out[c][r] == null ? Double.NaN : out[c][r].distance();
             }
         }

@@ -31,10 +31,10 @@ public record ReferenceStats(double rAvg, double sigmaR, double muE, double sigm
         }
         double[] r = new double[n];
         int zero = 0;
+        Ratio[] ratios = Ratio.of(ref, pack(z), n, labels, identity(n), variant);
         for (int i = 0; i < n; i++) {
-            Ratio ratio = Ratio.of(ref, z.get(i), labels[i], i, variant);
-            r[i] = ratio.r();
-            if (ratio.dOutZero()) {
+            r[i] = ratios[i].r();
+            if (ratios[i].dOutZero()) {
                 zero++;
             }
         }
@@ -46,10 +46,26 @@ public record ReferenceStats(double rAvg, double sigmaR, double muE, double sigm
     /** r_avg only: what the steepness search minimises. */
     public static double rAvg(ReferenceSet ref, List<float[]> z, int[] labels, DOutVariant variant) {
         double s = 0;
-        for (int i = 0; i < z.size(); i++) {
-            s += Ratio.of(ref, z.get(i), labels[i], i, variant).r();
+        for (Ratio ratio : Ratio.of(ref, pack(z), z.size(), labels, identity(z.size()), variant)) {
+            s += ratio.r();
         }
         return s / z.size();
+    }
+
+    static float[] pack(List<float[]> rows) {
+        int d = rows.isEmpty() ? 0 : rows.get(0).length;
+        float[] out = new float[rows.size() * d];
+        for (int i = 0; i < rows.size(); i++) {
+            System.arraycopy(rows.get(i), 0, out, i * d, d);
+        }
+        return out;
+    }
+
+    /** Labeled sample i leaves out labeled index i. */
+    private static int[] identity(int n) {
+        int[] a = new int[n];
+        java.util.Arrays.setAll(a, i -> i);
+        return a;
     }
 
     /** Mean and population standard deviation, two-pass for accuracy. */

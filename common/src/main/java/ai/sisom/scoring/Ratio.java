@@ -1,5 +1,6 @@
 package ai.sisom.scoring;
 
+import ai.sisom.reference.NearestKernel;
 import ai.sisom.reference.ReferenceSet;
 import ai.sisom.reference.ReferenceSet.Nearest;
 
@@ -20,15 +21,48 @@ public record Ratio(double dIn, double dOut, double r, boolean dOutZero, Nearest
      * @param cls     the class whose points are "inner": the pseudo-class for pool samples, the true label for r_avg
      * @param exclude labeled-set index to leave out (leave-one-out), or -1
      */
+    /** Below this many query x reference pairs, the scalar search is cheaper than setting up the kernel. */
+    static final long KERNEL_MIN_PAIRS = 200_000;
+
+    /**
+     * Ratios of n queries (z packed n x D), with the batched kernel when the work is large enough; the answers are
+     * identical to {@link #of} either way.
+     */
+    public static Ratio[] of(ReferenceSet ref, float[] z, int n, int[] cls, int[] exclude, DOutVariant variant) {
+        Ratio[] out = new Ratio[n];
+        int d = ref.dimension();
+        if ((long) n * ref.size() < KERNEL_MIN_PAIRS) {
+            for (int i = 0; i < n; i++) {
+                out[i] = of(ref, java.util.Arrays.copyOfRange(z, i * d, (i + 1) * d), cls[i], exclude[i], variant);
+            }
+            return out;
+        }
+        try (NearestKernel kernel = new NearestKernel(ref)) {
+            NearestKernel.Hits[] hits = kernel.search(z, n, cls, exclude, variant == DOutVariant.SAMPLE);
+            for (int i = 0; i < n; i++) {
+                Nearest in = hits[i].in();
+                if (in == null) {
+                    throw new IllegalArgumentException("class '" + ref.classNames().get(cls[i]) + "' has no reference "
+                            + "point besides the sample itself; leave-one-out needs at least two per class");
+                }
+                out[i] = from(in, variant == DOutVariant.SAMPLE ? hits[i].out() : ref.anchorOut(in.cls(), in.row()));
+            }
+        }
+        return out;
+    }
+
+    private static Ratio from(Nearest in, Nearest out) {
+        double dOut = out.distance();
+        boolean zero = dOut == 0;
+        return new Ratio(in.distance(), dOut, zero ? ZERO_D_OUT_RATIO : in.distance() / dOut, zero, in, out);
+    }
+
     public static Ratio of(ReferenceSet ref, float[] z, int cls, int exclude, DOutVariant variant) {
         Nearest in = ref.nearestIn(z, cls, exclude);
         if (in == null) {
             throw new IllegalArgumentException("class '" + ref.classNames().get(cls) + "' has no reference point "
                     + "besides the sample itself; leave-one-out needs at least two per class");
         }
-        Nearest out = variant == DOutVariant.SAMPLE ? ref.nearestOutside(z, cls) : ref.anchorOut(in.cls(), in.row());
-        double dOut = out.distance();
-        boolean zero = dOut == 0;
-        return new Ratio(in.distance(), dOut, zero ? ZERO_D_OUT_RATIO : in.distance() / dOut, zero, in, out);
+        return from(in, variant == DOutVariant.SAMPLE ? ref.nearestOutside(z, cls) : ref.anchorOut(in.cls(), in.row()));
     }
 }

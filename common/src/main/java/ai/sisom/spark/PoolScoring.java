@@ -46,6 +46,9 @@ public final class PoolScoring {
     public static final String OOD_SCORE = "ood_score";
     public static final String RANK = "rank";
 
+    /** Pool rows scored per kernel call on an executor. */
+    static final int BATCH = 2048;
+
     private PoolScoring() {}
 
     /** The feature columns that are not carried into the score table (large arrays). */
@@ -100,41 +103,77 @@ public final class PoolScoring {
         MapPartitionsFunction<Row, Row> fn = rows -> {
             SisomScorer s = b.value();
             List<String> names = s.reference().classNames();
+            int d = s.reference().set().dimension();
             return new Iterator<>() {
+                private final List<Row> pending = new ArrayList<>();
+                private int next = 0;
+
                 @Override
-                public boolean hasNext() { return rows.hasNext(); }
+                public boolean hasNext() {
+                    if (next < pending.size()) {
+                        return true;
+                    }
+                    pending.clear();
+                    next = 0;
+                    if (rows.hasNext()) {
+                        fill();
+                    }
+                    return next < pending.size();
+                }
 
                 @Override
                 public Row next() {
-                    Row r = rows.next();
-                    String id = r.getString(idx[0]);
-                    int pc = r.getInt(idx[2]);
-                    double e = r.getDouble(idx[3]);
-                    SisomScorer.Scored sc;
-                    try {
-                        sc = s.score(FeatureTable.floats(r, idx[1]), pc, e);
-                    } catch (IllegalArgumentException ex) {
-                        throw new IllegalArgumentException("sample '" + id + "': " + ex.getMessage(), ex);
+                    if (!hasNext()) {
+                        throw new java.util.NoSuchElementException();
                     }
-                    Object[] v = new Object[nOut];
-                    v[0] = id;
-                    v[1] = pc;
-                    v[2] = names.get(pc);
-                    v[3] = e;
-                    v[4] = sc.dIn();
-                    v[5] = sc.dOut();
-                    v[6] = sc.r();
-                    v[7] = sc.dOutZero();
-                    v[8] = sc.nearestInId();
-                    v[9] = sc.nearestOutId();
-                    v[10] = sc.sisom();
-                    v[11] = sc.sisome();
-                    v[12] = sc.score();
-                    v[13] = sc.oodScore();
-                    for (int i = 0; i < p.length; i++) {
-                        v[14 + i] = r.get(p[i]);
+                    return pending.get(next++);
+                }
+
+                /** Scores up to BATCH rows at once: the distance kernel wants many queries per call. */
+                private void fill() {
+                    List<Row> batch = new ArrayList<>(BATCH);
+                    while (batch.size() < BATCH && rows.hasNext()) {
+                        batch.add(rows.next());
                     }
-                    return RowFactory.create(v);
+                    int n = batch.size();
+                    float[] u = new float[n * d];
+                    int[] pc = new int[n];
+                    double[] e = new double[n];
+                    for (int i = 0; i < n; i++) {
+                        Row r = batch.get(i);
+                        float[] ui = FeatureTable.floats(r, idx[1]);
+                        if (ui.length != d) {
+                            throw new IllegalArgumentException("sample '" + r.getString(idx[0]) + "' has " + ui.length
+                                    + " features, the reference has " + d);
+                        }
+                        System.arraycopy(ui, 0, u, i * d, d);
+                        pc[i] = r.getInt(idx[2]);
+                        e[i] = r.getDouble(idx[3]);
+                    }
+                    SisomScorer.Scored[] scored = s.scoreBatch(u, n, pc, e);
+                    for (int i = 0; i < n; i++) {
+                        Row r = batch.get(i);
+                        SisomScorer.Scored sc = scored[i];
+                        Object[] v = new Object[nOut];
+                        v[0] = r.getString(idx[0]);
+                        v[1] = pc[i];
+                        v[2] = names.get(pc[i]);
+                        v[3] = e[i];
+                        v[4] = sc.dIn();
+                        v[5] = sc.dOut();
+                        v[6] = sc.r();
+                        v[7] = sc.dOutZero();
+                        v[8] = sc.nearestInId();
+                        v[9] = sc.nearestOutId();
+                        v[10] = sc.sisom();
+                        v[11] = sc.sisome();
+                        v[12] = sc.score();
+                        v[13] = sc.oodScore();
+                        for (int k = 0; k < p.length; k++) {
+                            v[14 + k] = r.get(p[k]);
+                        }
+                        pending.add(RowFactory.create(v));
+                    }
                 }
             };
         };

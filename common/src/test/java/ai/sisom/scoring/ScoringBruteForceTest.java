@@ -76,6 +76,34 @@ class ScoringBruteForceTest {
 
     @ParameterizedTest
     @EnumSource(DOutVariant.class)
+    void statisticsAndBatchScoresThroughTheLibtorchKernelMatchBruteForce(DOutVariant v) {
+        // 520 x 520 pairs: above the size where the batched kernel takes over from the scalar search
+        Random rnd = new Random(8);
+        LabeledSet l = randomLabeled(rnd, 520);
+        SisomReference ref = build(l, v);
+        double[] want = BruteForce.stats(z(l), l.labels(), l.energies(), v == DOutVariant.ANCHOR);
+        assertEquals(want[0], ref.stats().rAvg(), 1e-12);
+        assertEquals(want[1], ref.stats().sigmaR(), 1e-12);
+        SisomScorer scorer = new SisomScorer(ref, new Fusion(Fusion.Score.SISOME, null));
+        int n = 500;
+        float[] u = new float[n * 12];
+        int[] pc = new int[n];
+        double[] e = new double[n];
+        for (int i = 0; i < n; i++) {
+            for (int k = 0; k < 12; k++) {
+                u[i * 12 + k] = (float) rnd.nextGaussian();
+            }
+            pc[i] = rnd.nextInt(K);
+            e[i] = -rnd.nextDouble() * 5;
+        }
+        SisomScorer.Scored[] batch = scorer.scoreBatch(u, n, pc, e);
+        for (int i = 0; i < n; i++) {
+            assertEquals(scorer.score(java.util.Arrays.copyOfRange(u, i * 12, (i + 1) * 12), pc[i], e[i]), batch[i]);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(DOutVariant.class)
     void poolScoresMatchBruteForce(DOutVariant v) {
         Random rnd = new Random(2);
         LabeledSet l = randomLabeled(rnd, 48);

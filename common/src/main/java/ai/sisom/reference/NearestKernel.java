@@ -1,0 +1,240 @@
+package ai.sisom.reference;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.sisom.reference.ReferenceSet.Nearest;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Batched exact nearest-neighbour search against a {@link ReferenceSet}, for the SISOM workload: for each query,
+ * the nearest reference point of its own class and (optionally) the nearest point of any other class.
+ *
+ * <p>Why hand-written around libtorch: the expensive part is the query x reference inner-product matrix, which
+ * libtorch's sgemm computes at close to the machine's peak (blocked over reference columns so memory stays
+ * bounded); the selection of the nearest point, with leave-one-out exclusion and class masks, is ours. Float32
+ * products are not exact, so each query keeps its {@value #K} best candidates per side from the approximate squared
+ * distances {@code |r|^2 - 2 x.r} and the winner is decided by exact double-precision distances among them. A
+ * rigorous bound on the float32 error decides whether those candidates are enough; when they are not (near-ties
+ * within the bound), that query is searched exhaustively in double. The result is therefore identical to
+ * {@link ReferenceSet#nearestIn}/{@link ReferenceSet#nearestOutside}, ties included.
+ */
+public final class NearestKernel implements AutoCloseable {
+    static final int K = 8;
+    private static final int COLUMN_BLOCK = 16384;
+
+    private final ReferenceSet set;
+    private final NDManager manager;
+    private final int d;
+    private final int m;
+    private final int[] colClass;
+    private final int[] colRow;
+    private final int[] classStart;
+    private final List<NDArray> blocksT = new ArrayList<>();  // D x block, transposed reference blocks
+    private final List<NDArray> blockNorm = new ArrayList<>(); // 1 x block, |r|^2
+    private final List<NDArray> blockClass = new ArrayList<>(); // 1 x block, class of each column
+    private final List<Integer> blockStart = new ArrayList<>();
+    private final double maxRefNorm;
+    private long exhaustive;
+
+    /** The best candidates of one query on one side: exact result. */
+    public record Hits(Nearest in, Nearest out) {}
+
+    public NearestKernel(ReferenceSet set) {
+        this(set, COLUMN_BLOCK);
+    }
+
+    NearestKernel(ReferenceSet set, int columnBlock) {
+        this.set = set;
+        this.manager = NDManager.newBaseManager("PyTorch");
+        this.d = set.dimension();
+        int k = set.numClasses();
+        int total = 0;
+        classStart = new int[k + 1];
+        for (int c = 0; c < k; c++) {
+            classStart[c] = total;
+            total += set.size(c);
+        }
+        classStart[k] = total;
+        this.m = total;
+        colClass = new int[m];
+        colRow = new int[m];
+        float[] all = new float[m * d];
+        double maxNorm = 0;
+        for (int c = 0; c < k; c++) {
+            for (int r = 0; r < set.size(c); r++) {
+                int col = classStart[c] + r;
+                colClass[col] = c;
+                colRow[col] = r;
+                float[] p = set.point(c, r);
+                System.arraycopy(p, 0, all, col * d, d);
+                double n = 0;
+                for (float v : p) {
+                    n += (double) v * v;
+                }
+                maxNorm = Math.max(maxNorm, n);
+            }
+        }
+        this.maxRefNorm = maxNorm;
+        for (int s = 0; s < m; s += columnBlock) {
+            int e = Math.min(m, s + columnBlock);
+            float[] block = new float[(e - s) * d];
+            System.arraycopy(all, s * d, block, 0, block.length);
+            float[] norms = new float[e - s];
+            float[] cls = new float[e - s];
+            for (int col = s; col < e; col++) {
+                double n = 0;
+                for (int j = 0; j < d; j++) {
+                    n += (double) all[col * d + j] * all[col * d + j];
+                }
+                norms[col - s] = (float) n;
+                cls[col - s] = colClass[col];
+            }
+            NDArray r = manager.create(block, new Shape(e - s, d));
+            blocksT.add(r.transpose().duplicate());
+            r.close();
+            blockNorm.add(manager.create(norms, new Shape(1, e - s)));
+            blockClass.add(manager.create(cls, new Shape(1, e - s)));
+            blockStart.add(s);
+        }
+    }
+
+    /** Queries that needed the exhaustive double-precision search (near-ties beyond the candidate list). */
+    public long exhaustiveSearches() { return exhaustive; }
+
+    /**
+     * @param z       queries, n x D row-major
+     * @param n       number of queries
+     * @param cls     inner class of each query
+     * @param exclude labeled-set index to leave out of each query's own class (-1: none)
+     * @param outside also search the nearest other-class point
+     */
+    public Hits[] search(float[] z, int n, int[] cls, int[] exclude, boolean outside) {
+        Hits[] out = new Hits[n];
+        int batch = 512;
+        for (int s = 0; s < n; s += batch) {
+            int e = Math.min(n, s + batch);
+            searchBatch(z, s, e, cls, exclude, outside, out);
+        }
+        return out;
+    }
+
+    private void searchBatch(float[] z, int s, int e, int[] cls, int[] exclude, boolean outside, Hits[] out) {
+        int b = e - s;
+        // per query and side: candidate columns and approximate values, merged over column blocks
+        int[][] inCol = new int[b][];
+        float[][] inVal = new float[b][];
+        int[][] outCol = outside ? new int[b][] : null;
+        float[][] outVal = outside ? new float[b][] : null;
+        float[] q = new float[b * d];
+        System.arraycopy(z, s * d, q, 0, b * d);
+        float[] rowCls = new float[b];
+        for (int i = 0; i < b; i++) {
+            rowCls[i] = cls[s + i];
+        }
+        try (NDManager sub = manager.newSubManager()) {
+            NDArray x = sub.create(q, new Shape(b, d));
+            NDArray rc = sub.create(rowCls, new Shape(b, 1));
+            for (int blk = 0; blk < blocksT.size(); blk++) {
+                int start = blockStart.get(blk);
+                NDArray g = x.matMul(blocksT.get(blk));                  // b x block
+                NDArray approx = blockNorm.get(blk).sub(g.mul(2f));       // |r|^2 - 2 x.r
+                NDArray same = blockClass.get(blk).eq(rc);                // b x block
+                int width = (int) approx.getShape().get(1);
+                int k = Math.min(K + 1, width);                           // one spare for leave-one-out
+                NDArray inner = approx.duplicate();
+                inner.set(same.logicalNot(), Float.POSITIVE_INFINITY);
+                merge(inner.topK(k, 1, false, true), start, inCol, inVal, k);
+                if (outside) {
+                    approx.set(same, Float.POSITIVE_INFINITY);
+                    merge(approx.topK(k, 1, false, true), start, outCol, outVal, k);
+                }
+            }
+        }
+        for (int i = 0; i < b; i++) {
+            int qi = s + i;
+            float[] zq = new float[d];
+            System.arraycopy(z, qi * d, zq, 0, d);
+            double xn = 0;
+            for (float v : zq) {
+                xn += (double) v * v;
+            }
+            // rigorous float32 error bound of |r|^2 - 2 x.r from a length-D sgemm (relative unit roundoff 2^-24)
+            double err = 1.01 * (d + 2) * 0x1p-24 * (maxRefNorm + 2 * Math.sqrt(xn * maxRefNorm)) + 1e-30;
+            Nearest in = refine(zq, inCol[i], inVal[i], cls[qi], exclude[qi], true, err);
+            Nearest o = outside ? refine(zq, outCol[i], outVal[i], cls[qi], -1, false, err) : null;
+            out[qi] = new Hits(in, o);
+        }
+    }
+
+    /** Keeps the K+1 smallest (value, column) pairs per row across blocks. */
+    private static void merge(NDList top, int start, int[][] cols, float[][] vals, int k) {
+        float[] v = top.get(0).toFloatArray();
+        long[] idx = top.get(1).toLongArray();
+        int rows = cols.length;
+        for (int i = 0; i < rows; i++) {
+            int keep = cols[i] == null ? 0 : cols[i].length;
+            int[] nc = new int[keep + k];
+            float[] nv = new float[keep + k];
+            if (keep > 0) {
+                System.arraycopy(cols[i], 0, nc, 0, keep);
+                System.arraycopy(vals[i], 0, nv, 0, keep);
+            }
+            for (int j = 0; j < k; j++) {
+                nc[keep + j] = start + (int) idx[i * k + j];
+                nv[keep + j] = v[i * k + j];
+            }
+            // sort by value, keep the K+1 best
+            Integer[] order = new Integer[nc.length];
+            for (int j = 0; j < order.length; j++) {
+                order[j] = j;
+            }
+            java.util.Arrays.sort(order, (a, bb) -> Float.compare(nv[a], nv[bb]) != 0 ? Float.compare(nv[a], nv[bb])
+                    : Integer.compare(nc[a], nc[bb]));
+            int keepN = Math.min(K + 1, order.length);
+            cols[i] = new int[keepN];
+            vals[i] = new float[keepN];
+            for (int j = 0; j < keepN; j++) {
+                cols[i][j] = nc[order[j]];
+                vals[i][j] = nv[order[j]];
+            }
+        }
+    }
+
+    private Nearest refine(float[] zq, int[] cols, float[] vals, int c, int exclude, boolean inner, double err) {
+        int finite = 0;
+        while (finite < vals.length && !Float.isInfinite(vals[finite])) {
+            finite++; // values are sorted; masked (other-side) columns are +inf and come last
+        }
+        double bestExact = Double.POSITIVE_INFINITY;
+        int bestCol = -1;
+        for (int j = 0; j < finite; j++) {
+            int col = cols[j];
+            if (inner && exclude >= 0 && set.sourceIndex(colClass[col], colRow[col]) == exclude) {
+                continue;
+            }
+            double ex = Distances.squared(zq, set.pointsOf(colClass[col]), colRow[col], d);
+            if (ex < bestExact || (ex == bestExact && col < bestCol)) {
+                bestExact = ex;
+                bestCol = col;
+            }
+        }
+        // fewer than K+1 finite candidates: every column of this side was seen. Otherwise an unseen column has an
+        // approximate value >= the last candidate's, so it cannot beat (or tie) the best unless the candidates'
+        // approximate values span no more than twice the error bound.
+        boolean full = finite >= K + 1;
+        if (bestCol < 0 || full && vals[finite - 1] - vals[0] <= 2 * err) {
+            exhaustive++;
+            return inner ? set.nearestIn(zq, c, exclude) : set.nearestOutside(zq, c);
+        }
+        return new Nearest(Math.sqrt(bestExact), colClass[bestCol], colRow[bestCol]);
+    }
+
+    @Override
+    public void close() {
+        manager.close();
+    }
+}

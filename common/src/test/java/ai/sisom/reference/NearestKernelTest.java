@@ -1,0 +1,112 @@
+package ai.sisom.reference;
+
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The libtorch kernel must give exactly the scalar search's answers, ties and leave-one-out included. */
+class NearestKernelTest {
+    static ReferenceSet randomSet(Random rnd, int n, int k, int d, boolean duplicates) {
+        List<String> ids = new ArrayList<>();
+        List<float[]> z = new ArrayList<>();
+        int[] labels = new int[n];
+        int[] src = new int[n];
+        List<String> names = new ArrayList<>();
+        for (int c = 0; c < k; c++) {
+            names.add("c" + c);
+        }
+        for (int i = 0; i < n; i++) {
+            ids.add(String.format("r%05d", rnd.nextInt(1_000_000)) + "-" + i);
+            labels[i] = i % k;
+            src[i] = i;
+            float[] x = new float[d];
+            for (int j = 0; j < d; j++) {
+                x[j] = (float) (1 / (1 + Math.exp(-rnd.nextGaussian())));
+            }
+            if (duplicates && i >= 2 * k && rnd.nextInt(4) == 0) {
+                x = z.get(rnd.nextInt(i)).clone(); // exact duplicates, some across classes: ties everywhere
+            }
+            z.add(x);
+        }
+        return ReferenceSet.of(ids, labels, z, src, names);
+    }
+
+    private static void assertSame(ReferenceSet set, NearestKernel kernel, float[] queries, int n, int[] cls,
+                                   int[] exclude) {
+        int d = set.dimension();
+        NearestKernel.Hits[] hits = kernel.search(queries, n, cls, exclude, true);
+        for (int i = 0; i < n; i++) {
+            float[] q = java.util.Arrays.copyOfRange(queries, i * d, (i + 1) * d);
+            assertEquals(set.nearestIn(q, cls[i], exclude[i]), hits[i].in(), "in, query " + i);
+            assertEquals(set.nearestOutside(q, cls[i]), hits[i].out(), "out, query " + i);
+        }
+    }
+
+    @Test
+    void matchesTheScalarSearchOnRandomQueriesAcrossColumnBlocks() {
+        Random rnd = new Random(1);
+        ReferenceSet set = randomSet(rnd, 700, 7, 33, false);
+        int n = 600;
+        float[] q = new float[n * 33];
+        int[] cls = new int[n];
+        int[] ex = new int[n];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j < 33; j++) {
+                q[i * 33 + j] = (float) (1 / (1 + Math.exp(-rnd.nextGaussian())));
+            }
+            cls[i] = rnd.nextInt(7);
+            ex[i] = -1;
+        }
+        try (NearestKernel k = new NearestKernel(set, 128)) {
+            assertSame(set, k, q, n, cls, ex);
+        }
+    }
+
+    @Test
+    void leaveOneOutOnTheReferenceItselfWithExactDuplicatesMatches() {
+        Random rnd = new Random(2);
+        ReferenceSet set = randomSet(rnd, 400, 5, 16, true);
+        int d = 16;
+        int n = 400;
+        float[] q = new float[n * d];
+        int[] cls = new int[n];
+        int[] ex = new int[n];
+        int i = 0;
+        for (int c = 0; c < 5; c++) {
+            for (int r = 0; r < set.size(c); r++) {
+                System.arraycopy(set.point(c, r), 0, q, i * d, d);
+                cls[i] = c;
+                ex[i] = set.sourceIndex(c, r);
+                i++;
+            }
+        }
+        try (NearestKernel k = new NearestKernel(set, 100)) {
+            assertSame(set, k, q, n, cls, ex);
+        }
+    }
+
+    @Test
+    void moreNearTiesThanCandidatesFallBackToTheExhaustiveSearch() {
+        // 30 identical points per class: any query has more equally near points than the kernel keeps
+        List<String> ids = new ArrayList<>();
+        List<float[]> z = new ArrayList<>();
+        int[] labels = new int[60];
+        int[] src = new int[60];
+        for (int i = 0; i < 60; i++) {
+            ids.add("p" + (59 - i));
+            labels[i] = i % 2;
+            src[i] = i;
+            z.add(new float[]{0.25f + labels[i] * 0.5f, 0.5f, 0.5f});
+        }
+        ReferenceSet set = ReferenceSet.of(ids, labels, z, src, List.of("a", "b"));
+        float[] q = {0.3f, 0.5f, 0.5f, 0.7f, 0.5f, 0.5f};
+        try (NearestKernel k = new NearestKernel(set)) {
+            assertSame(set, k, q, 2, new int[]{0, 1}, new int[]{-1, 4});
+            assertTrue(k.exhaustiveSearches() > 0, "the tie was resolved exhaustively");
+        }
+    }
+}
