@@ -33,9 +33,11 @@ public final class NearestKernel implements AutoCloseable {
     private final int[] colClass;
     private final int[] colRow;
     private final int[] classStart;
-    private final List<NDArray> blocksT = new ArrayList<>();  // D x block, transposed reference blocks
-    private final List<NDArray> blockNorm = new ArrayList<>(); // 1 x block, |r|^2
-    private final List<NDArray> blockClass = new ArrayList<>(); // 1 x block, class of each column
+    // the reference in column blocks that never straddle a class, so no class mask is ever needed:
+    // a query's own class is a set of whole blocks, and the anchor variant skips every other block
+    private final List<NDArray> blocksT = new ArrayList<>();  // D x width, transposed
+    private final List<NDArray> blockNorm = new ArrayList<>(); // 1 x width, |r|^2
+    private final List<Integer> blockClass = new ArrayList<>();
     private final List<Integer> blockStart = new ArrayList<>();
     private final double maxRefNorm;
     private long exhaustive;
@@ -79,26 +81,26 @@ public final class NearestKernel implements AutoCloseable {
             }
         }
         this.maxRefNorm = maxNorm;
-        for (int s = 0; s < m; s += columnBlock) {
-            int e = Math.min(m, s + columnBlock);
-            float[] block = new float[(e - s) * d];
-            System.arraycopy(all, s * d, block, 0, block.length);
-            float[] norms = new float[e - s];
-            float[] cls = new float[e - s];
-            for (int col = s; col < e; col++) {
-                double n = 0;
-                for (int j = 0; j < d; j++) {
-                    n += (double) all[col * d + j] * all[col * d + j];
+        for (int c = 0; c < k; c++) {
+            for (int s = classStart[c]; s < classStart[c + 1]; s += columnBlock) {
+                int e = Math.min(classStart[c + 1], s + columnBlock);
+                float[] block = new float[(e - s) * d];
+                System.arraycopy(all, s * d, block, 0, block.length);
+                float[] norms = new float[e - s];
+                for (int col = s; col < e; col++) {
+                    double nrm = 0;
+                    for (int j = 0; j < d; j++) {
+                        nrm += (double) all[col * d + j] * all[col * d + j];
+                    }
+                    norms[col - s] = (float) nrm;
                 }
-                norms[col - s] = (float) n;
-                cls[col - s] = colClass[col];
+                NDArray r = manager.create(block, new Shape(e - s, d));
+                blocksT.add(r.transpose().duplicate());
+                r.close();
+                blockNorm.add(manager.create(norms, new Shape(1, e - s)));
+                blockClass.add(c);
+                blockStart.add(s);
             }
-            NDArray r = manager.create(block, new Shape(e - s, d));
-            blocksT.add(r.transpose().duplicate());
-            r.close();
-            blockNorm.add(manager.create(norms, new Shape(1, e - s)));
-            blockClass.add(manager.create(cls, new Shape(1, e - s)));
-            blockStart.add(s);
         }
     }
 
@@ -114,48 +116,72 @@ public final class NearestKernel implements AutoCloseable {
      */
     public Hits[] search(float[] z, int n, int[] cls, int[] exclude, boolean outside) {
         Hits[] out = new Hits[n];
+        // group the queries by class: a batch then shares its inner blocks
+        Integer[] order = new Integer[n];
+        for (int i = 0; i < n; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, java.util.Comparator.comparingInt(i -> cls[i]));
         int batch = 512;
-        for (int s = 0; s < n; s += batch) {
-            int e = Math.min(n, s + batch);
-            searchBatch(z, s, e, cls, exclude, outside, out);
+        int s = 0;
+        while (s < n) {
+            int c = cls[order[s]];
+            int e = s;
+            while (e < n && e - s < batch && cls[order[e]] == c) {
+                e++;
+            }
+            int[] rows = new int[e - s];
+            for (int i = s; i < e; i++) {
+                rows[i - s] = order[i];
+            }
+            searchBatch(z, rows, c, cls, exclude, outside, out);
+            s = e;
         }
         return out;
     }
 
-    private void searchBatch(float[] z, int s, int e, int[] cls, int[] exclude, boolean outside, Hits[] out) {
-        int b = e - s;
-        // per query and side: candidate columns and approximate values, merged over column blocks
-        int[][] inCol = new int[b][];
-        float[][] inVal = new float[b][];
-        int[][] outCol = outside ? new int[b][] : null;
-        float[][] outVal = outside ? new float[b][] : null;
-        float[] q = new float[b * d];
-        System.arraycopy(z, s * d, q, 0, b * d);
-        float[] rowCls = new float[b];
+    private void searchBatch(float[] z, int[] rows, int c, int[] cls, int[] exclude, boolean outside, Hits[] out) {
+        int b = rows.length;
+        int keep = K + 1; // one spare for leave-one-out
+        int[][] inCol = new int[b][keep];
+        float[][] inVal = new float[b][keep];
+        int[][] outCol = new int[b][keep];
+        float[][] outVal = new float[b][keep];
         for (int i = 0; i < b; i++) {
-            rowCls[i] = cls[s + i];
+            java.util.Arrays.fill(inVal[i], Float.POSITIVE_INFINITY);
+            java.util.Arrays.fill(outVal[i], Float.POSITIVE_INFINITY);
+        }
+        float[] q = new float[b * d];
+        for (int i = 0; i < b; i++) {
+            System.arraycopy(z, rows[i] * d, q, i * d, d);
         }
         try (NDManager sub = manager.newSubManager()) {
             NDArray x = sub.create(q, new Shape(b, d));
-            NDArray rc = sub.create(rowCls, new Shape(b, 1));
             for (int blk = 0; blk < blocksT.size(); blk++) {
-                int start = blockStart.get(blk);
-                NDArray g = x.matMul(blocksT.get(blk));                  // b x block
-                NDArray approx = blockNorm.get(blk).sub(g.mul(2f));       // |r|^2 - 2 x.r
-                NDArray same = blockClass.get(blk).eq(rc);                // b x block
-                int width = (int) approx.getShape().get(1);
-                int k = Math.min(K + 1, width);                           // one spare for leave-one-out
-                NDArray inner = approx.duplicate();
-                inner.set(same.logicalNot(), Float.POSITIVE_INFINITY);
-                merge(inner.topK(k, 1, false, true), start, inCol, inVal, k);
-                if (outside) {
-                    approx.set(same, Float.POSITIVE_INFINITY);
-                    merge(approx.topK(k, 1, false, true), start, outCol, outVal, k);
+                boolean inner = blockClass.get(blk) == c;
+                if (!inner && !outside) {
+                    continue;
                 }
+                NDArray approx = x.matMul(blocksT.get(blk));      // b x width: x.r
+                approx.muli(-2f).addi(blockNorm.get(blk));         // |r|^2 - 2 x.r, in place
+                int width = (int) approx.getShape().get(1);
+                int k = Math.min(keep, width);
+                NDList top = approx.topK(k, 1, false, true);
+                float[] v = top.get(0).toFloatArray();
+                long[] idx = top.get(1).toLongArray();
+                int start = blockStart.get(blk);
+                for (int i = 0; i < b; i++) {
+                    for (int j = 0; j < k; j++) {
+                        insert(inner ? inCol[i] : outCol[i], inner ? inVal[i] : outVal[i], v[i * k + j],
+                                start + (int) idx[i * k + j]);
+                    }
+                }
+                top.close();
+                approx.close();
             }
         }
         for (int i = 0; i < b; i++) {
-            int qi = s + i;
+            int qi = rows[i];
             float[] zq = new float[d];
             System.arraycopy(z, qi * d, zq, 0, d);
             double xn = 0;
@@ -170,38 +196,20 @@ public final class NearestKernel implements AutoCloseable {
         }
     }
 
-    /** Keeps the K+1 smallest (value, column) pairs per row across blocks. */
-    private static void merge(NDList top, int start, int[][] cols, float[][] vals, int k) {
-        float[] v = top.get(0).toFloatArray();
-        long[] idx = top.get(1).toLongArray();
-        int rows = cols.length;
-        for (int i = 0; i < rows; i++) {
-            int keep = cols[i] == null ? 0 : cols[i].length;
-            int[] nc = new int[keep + k];
-            float[] nv = new float[keep + k];
-            if (keep > 0) {
-                System.arraycopy(cols[i], 0, nc, 0, keep);
-                System.arraycopy(vals[i], 0, nv, 0, keep);
-            }
-            for (int j = 0; j < k; j++) {
-                nc[keep + j] = start + (int) idx[i * k + j];
-                nv[keep + j] = v[i * k + j];
-            }
-            // sort by value, keep the K+1 best
-            Integer[] order = new Integer[nc.length];
-            for (int j = 0; j < order.length; j++) {
-                order[j] = j;
-            }
-            java.util.Arrays.sort(order, (a, bb) -> Float.compare(nv[a], nv[bb]) != 0 ? Float.compare(nv[a], nv[bb])
-                    : Integer.compare(nc[a], nc[bb]));
-            int keepN = Math.min(K + 1, order.length);
-            cols[i] = new int[keepN];
-            vals[i] = new float[keepN];
-            for (int j = 0; j < keepN; j++) {
-                cols[i][j] = nc[order[j]];
-                vals[i][j] = nv[order[j]];
-            }
+    /** Inserts (value, column) into a row's sorted candidate list of fixed length, dropping the worst. */
+    private static void insert(int[] cols, float[] vals, float v, int col) {
+        int last = vals.length - 1;
+        if (!(v < vals[last] || v == vals[last] && col < cols[last])) {
+            return;
         }
+        int p = last;
+        while (p > 0 && (v < vals[p - 1] || v == vals[p - 1] && col < cols[p - 1])) {
+            vals[p] = vals[p - 1];
+            cols[p] = cols[p - 1];
+            p--;
+        }
+        vals[p] = v;
+        cols[p] = col;
     }
 
     private Nearest refine(float[] zq, int[] cols, float[] vals, int c, int exclude, boolean inner, double err) {
