@@ -35,8 +35,7 @@ public final class NearestKernel implements AutoCloseable {
     private final int[] classStart;
     // the reference in column blocks that never straddle a class, so no class mask is ever needed:
     // a query's own class is a set of whole blocks, and the anchor variant skips every other block
-    private final List<NDArray> blocksT = new ArrayList<>();  // D x width, transposed
-    private final List<NDArray> blockNorm = new ArrayList<>(); // 1 x width, |r|^2
+    private final List<NDArray> blocksT = new ArrayList<>();  // (D + 1) x width: -2 R^T over |r|^2
     private final List<Integer> blockClass = new ArrayList<>();
     private final List<Integer> blockStart = new ArrayList<>();
     private final double maxRefNorm;
@@ -94,10 +93,15 @@ public final class NearestKernel implements AutoCloseable {
                     }
                     norms[col - s] = (float) nrm;
                 }
-                NDArray r = manager.create(block, new Shape(e - s, d));
-                blocksT.add(r.transpose().duplicate());
-                r.close();
-                blockNorm.add(manager.create(norms, new Shape(1, e - s)));
+                // one sgemm gives |r|^2 - 2 x.r directly: [x, 1] @ [-2 R^T; |r|^2]
+                float[] aug = new float[(d + 1) * (e - s)];
+                for (int col = 0; col < e - s; col++) {
+                    for (int j = 0; j < d; j++) {
+                        aug[j * (e - s) + col] = -2f * block[col * d + j];
+                    }
+                    aug[d * (e - s) + col] = norms[col];
+                }
+                blocksT.add(manager.create(aug, new Shape(d + 1, e - s)));
                 blockClass.add(c);
                 blockStart.add(s);
             }
@@ -151,19 +155,19 @@ public final class NearestKernel implements AutoCloseable {
             java.util.Arrays.fill(inVal[i], Float.POSITIVE_INFINITY);
             java.util.Arrays.fill(outVal[i], Float.POSITIVE_INFINITY);
         }
-        float[] q = new float[b * d];
+        float[] q = new float[b * (d + 1)];
         for (int i = 0; i < b; i++) {
-            System.arraycopy(z, rows[i] * d, q, i * d, d);
+            System.arraycopy(z, rows[i] * d, q, i * (d + 1), d);
+            q[i * (d + 1) + d] = 1f;
         }
         try (NDManager sub = manager.newSubManager()) {
-            NDArray x = sub.create(q, new Shape(b, d));
+            NDArray x = sub.create(q, new Shape(b, d + 1));
             for (int blk = 0; blk < blocksT.size(); blk++) {
                 boolean inner = blockClass.get(blk) == c;
                 if (!inner && !outside) {
                     continue;
                 }
-                NDArray approx = x.matMul(blocksT.get(blk));      // b x width: x.r
-                approx.muli(-2f).addi(blockNorm.get(blk));         // |r|^2 - 2 x.r, in place
+                NDArray approx = x.matMul(blocksT.get(blk));      // b x width: |r|^2 - 2 x.r
                 int width = (int) approx.getShape().get(1);
                 int k = Math.min(keep, width);
                 NDList top = approx.topK(k, 1, false, true);
@@ -188,8 +192,9 @@ public final class NearestKernel implements AutoCloseable {
             for (float v : zq) {
                 xn += (double) v * v;
             }
-            // rigorous float32 error bound of |r|^2 - 2 x.r from a length-D sgemm (relative unit roundoff 2^-24)
-            double err = 1.01 * (d + 2) * 0x1p-24 * (maxRefNorm + 2 * Math.sqrt(xn * maxRefNorm)) + 1e-30;
+            // rigorous error bound of |r|^2 - 2 x.r from a float32 sgemm of length D + 1 with float32 inputs
+            // (-2r and |r|^2 rounded once each; relative unit roundoff 2^-24)
+            double err = 1.01 * (d + 4) * 0x1p-24 * (maxRefNorm + 2 * Math.sqrt(xn * maxRefNorm)) + 1e-30;
             Nearest in = refine(zq, inCol[i], inVal[i], cls[qi], exclude[qi], true, err);
             Nearest o = outside ? refine(zq, outCol[i], outVal[i], cls[qi], -1, false, err) : null;
             out[qi] = new Hits(in, o);
