@@ -137,36 +137,36 @@ public final class ImagePreprocessor implements Serializable {
         int bits = img.getColorModel().getComponentSize(0);
         float scale = bits > 8 ? 255f / ((1 << bits) - 1) : 1f;
         float[] out = new float[h * w * channels];
-        int[] px = new int[Math.max(bands, 4)];
-        for (int y = 0; y < h; y++) {
-            for (int x = 0; x < w; x++) {
-                int r;
-                int g;
-                int b;
-                if (indexed) {
-                    int argb = img.getRGB(x, y); // palette entries are sRGB already
-                    r = (argb >> 16) & 0xff;
-                    g = (argb >> 8) & 0xff;
-                    b = argb & 0xff;
-                } else if (bands == 1 || bands == 2) { // gray, gray+alpha
-                    raster.getPixel(x, y, px);
-                    r = g = b = Math.round(px[0] * scale);
-                } else if (bands == 3 || bands == 4) { // RGB, RGBA
-                    raster.getPixel(x, y, px);
-                    r = Math.round(px[0] * scale);
-                    g = Math.round(px[1] * scale);
-                    b = Math.round(px[2] * scale);
-                } else {
-                    throw new InvalidImageException(id, "unsupported image with " + bands + " bands");
-                }
-                int o = (y * w + x) * channels;
-                if (channels == 1) {
-                    out[o] = (bands == 1 || bands == 2) && !indexed ? r : luma(r, g, b);
-                } else {
-                    out[o] = r;
-                    out[o + 1] = g;
-                    out[o + 2] = b;
-                }
+        if (bands > 4) {
+            throw new InvalidImageException(id, "unsupported image with " + bands + " bands");
+        }
+        // one bulk read of the raster (per-pixel getPixel calls dominate decoding time otherwise)
+        int[] samples = indexed ? null : raster.getPixels(0, 0, w, h, (int[]) null);
+        int[] argb = indexed ? img.getRGB(0, 0, w, h, null, 0, w) : null; // palette entries are sRGB already
+        boolean gray = !indexed && bands <= 2;
+        for (int p = 0; p < h * w; p++) {
+            int r;
+            int g;
+            int b;
+            if (indexed) {
+                r = (argb[p] >> 16) & 0xff;
+                g = (argb[p] >> 8) & 0xff;
+                b = argb[p] & 0xff;
+            } else if (gray) { // gray, gray+alpha
+                r = g = b = scale == 1f ? samples[p * bands] : Math.round(samples[p * bands] * scale);
+            } else { // RGB, RGBA
+                int o = p * bands;
+                r = scale == 1f ? samples[o] : Math.round(samples[o] * scale);
+                g = scale == 1f ? samples[o + 1] : Math.round(samples[o + 1] * scale);
+                b = scale == 1f ? samples[o + 2] : Math.round(samples[o + 2] * scale);
+            }
+            int o = p * channels;
+            if (channels == 1) {
+                out[o] = gray ? r : luma(r, g, b);
+            } else {
+                out[o] = r;
+                out[o + 1] = g;
+                out[o + 2] = b;
             }
         }
         return out;
