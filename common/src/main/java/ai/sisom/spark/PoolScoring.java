@@ -66,6 +66,10 @@ public final class PoolScoring {
                 throw new IllegalArgumentException("feature table has no column '" + c + "': is it the output of extract?");
             }
         }
+        requireType(in, FeatureTable.ID, DataTypes.StringType);
+        requireType(in, FeatureTable.PSEUDO_CLASS, DataTypes.IntegerType);
+        requireType(in, FeatureTable.ENERGY, DataTypes.DoubleType);
+        requireType(in, FeatureTable.U, DataTypes.createArrayType(DataTypes.FloatType));
         List<StructField> pass = new ArrayList<>();
         List<Integer> passIdx = new ArrayList<>();
         for (int i = 0; i < in.fields().length; i++) {
@@ -178,6 +182,16 @@ public final class PoolScoring {
             };
         };
         return features.mapPartitions(fn, Encoders.row(out));
+    }
+
+    private static void requireType(StructType schema, String column, org.apache.spark.sql.types.DataType type) {
+        org.apache.spark.sql.types.DataType actual = schema.apply(column).dataType();
+        boolean ok = actual instanceof org.apache.spark.sql.types.ArrayType a && type instanceof org.apache.spark.sql.types.ArrayType t
+                ? a.elementType().equals(t.elementType()) : actual.equals(type);
+        if (!ok) {
+            throw new IllegalArgumentException("feature table column '" + column + "' is " + actual.simpleString()
+                    + ", expected " + type.simpleString());
+        }
     }
 
     /**
