@@ -49,16 +49,23 @@ public final class SisomScorer implements Serializable {
      * {@link #score} for each.
      */
     public Scored[] scoreBatch(float[] u, int n, int[] pseudoClass, double[] energy) {
-        ReferenceSet set = reference.set();
-        int d = set.dimension();
+        int d = reference.set().dimension();
         float[] z = new float[n * d];
-        int[] none = new int[n];
         for (int i = 0; i < n; i++) {
-            if (pseudoClass[i] < 0 || pseudoClass[i] >= set.numClasses()) {
-                throw new IllegalArgumentException("pseudo-class " + pseudoClass[i] + " is outside 0.." + (set.numClasses() - 1));
-            }
             System.arraycopy(reference.steepness().apply(java.util.Arrays.copyOfRange(u, i * d, (i + 1) * d)), 0, z, i * d, d);
-            none[i] = -1;
+        }
+        return scoreZBatch(z, n, pseudoClass, energy);
+    }
+
+    /** As {@link #scoreBatch}, for enhanced features z (packed n x D). */
+    public Scored[] scoreZBatch(float[] z, int n, int[] pseudoClass, double[] energy) {
+        ReferenceSet set = reference.set();
+        int[] none = new int[n];
+        java.util.Arrays.fill(none, -1);
+        for (int c : pseudoClass) {
+            if (c < 0 || c >= set.numClasses()) {
+                throw new IllegalArgumentException("pseudo-class " + c + " is outside 0.." + (set.numClasses() - 1));
+            }
         }
         Ratio[] ratios = Ratio.of(set, z, n, pseudoClass, none, reference.variant());
         Scored[] out = new Scored[n];

@@ -56,8 +56,21 @@ public final class GreedySelection {
             throw new IllegalArgumentException("q must not be negative");
         }
         List<Candidate> remaining = new ArrayList<>(candidates);
-        for (Candidate c : remaining) {
-            SisomScorer.Scored s = scorer.scoreZ(c.z, c.pseudoClass, c.energy);
+        int n = remaining.size();
+        int dim = scorer.reference().set().dimension();
+        float[] z = new float[n * dim];
+        int[] pc = new int[n];
+        double[] e = new double[n];
+        for (int i = 0; i < n; i++) {
+            Candidate c = remaining.get(i);
+            System.arraycopy(c.z, 0, z, i * dim, dim);
+            pc[i] = c.pseudoClass;
+            e[i] = c.energy;
+        }
+        SisomScorer.Scored[] initial = scorer.scoreZBatch(z, n, pc, e);
+        for (int i = 0; i < n; i++) {
+            Candidate c = remaining.get(i);
+            SisomScorer.Scored s = initial[i];
             c.dIn = s.dIn();
             c.dOut = s.dOut();
             c.inId = s.nearestInId();
