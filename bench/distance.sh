@@ -12,7 +12,7 @@ work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 $PY bench/distance_baselines.py generate "$work" "$N" "$M" "$D" "$K" 42
 ./mvnw -q -B -DskipTests install
 OMP_NUM_THREADS=$T ./mvnw -q -B -pl jobs exec:exec -Dsisom.main=ai.sisom.bench.DistanceBench \
-  -Dsisom.args="$work 2000" 2>/dev/null | grep -E '^(sisom|scalar|flops|sgemm)' > "$work/ours.txt"
+  -Dsisom.args="$work 2000" 2>/dev/null | grep -E '^(sisom|kernel|scalar|flops|sgemm)' > "$work/ours.txt"
 $PY bench/distance_baselines.py faiss "$work" "$T" > "$work/faiss.txt"
 $PY bench/distance_baselines.py loop "$work" 500 > "$work/loop.txt"
 $PY bench/distance_baselines.py matmul "$T" > "$work/matmul.txt"

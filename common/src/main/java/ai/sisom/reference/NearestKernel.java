@@ -126,7 +126,7 @@ public final class NearestKernel implements AutoCloseable {
             order[i] = i;
         }
         java.util.Arrays.sort(order, java.util.Comparator.comparingInt(i -> cls[i]));
-        int batch = 512;
+        int batch = 1024;
         int s = 0;
         while (s < n) {
             int c = cls[order[s]];
@@ -224,10 +224,16 @@ public final class NearestKernel implements AutoCloseable {
         }
         double bestExact = Double.POSITIVE_INFINITY;
         int bestCol = -1;
+        float minApprox = Float.POSITIVE_INFINITY;
         for (int j = 0; j < finite; j++) {
             int col = cols[j];
             if (inner && exclude >= 0 && set.sourceIndex(colClass[col], colRow[col]) == exclude) {
                 continue;
+            }
+            if (minApprox == Float.POSITIVE_INFINITY) {
+                minApprox = vals[j]; // candidates are sorted: the first kept one is the approximate minimum
+            } else if (vals[j] - minApprox > 2 * err) {
+                break; // cannot beat the best: its exact value exceeds minApprox + err
             }
             double ex = Distances.squared(zq, set.pointsOf(colClass[col]), colRow[col], d);
             if (ex < bestExact || (ex == bestExact && col < bestCol)) {

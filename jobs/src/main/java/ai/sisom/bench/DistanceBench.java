@@ -56,27 +56,20 @@ public final class DistanceBench {
         // warm-up (JIT, libtorch thread pool)
         Ratio.of(set, java.util.Arrays.copyOf(pool, 4096 * d), 4096, pcls, none, DOutVariant.SAMPLE);
 
-        long t0 = System.nanoTime();
-        Ratio[] sample = Ratio.of(set, pool, n, pcls, none, DOutVariant.SAMPLE);
-        double tSample = (System.nanoTime() - t0) / 1e9;
-        for (int rep = 0; rep < Integer.getInteger("sisom.bench.reps", 0); rep++) {
-            t0 = System.nanoTime();
-            Ratio.of(set, pool, n, pcls, none, DOutVariant.SAMPLE);
-            System.out.printf(Locale.ROOT, "sisom-sample-rep %.4f%n", (System.nanoTime() - t0) / 1e9);
-        }
+        // median of three timed runs per variant (the Python baselines do the same)
+        Ratio[][] keep = new Ratio[1][];
+        double tSample = median(() -> keep[0] = Ratio.of(set, pool, n, pcls, none, DOutVariant.SAMPLE));
+        Ratio[] sample = keep[0];
         print("sisom-sample", tSample, sum(sample));
-
         try (ai.sisom.reference.NearestKernel kernel = new ai.sisom.reference.NearestKernel(set)) {
-            long k0 = System.nanoTime();
             kernel.search(pool, n, pcls, none, true);
-            System.out.printf(Locale.ROOT, "kernel-only %.4f exhaustive=%d%n", (System.nanoTime() - k0) / 1e9,
-                    kernel.exhaustiveSearches());
+            System.out.printf(Locale.ROOT, "kernel-exhaustive %d of %d queries%n", kernel.exhaustiveSearches(), n);
         }
         set.anchorOutDistances(); // the anchor variant's per-reference distances are part of the reference build
-        t0 = System.nanoTime();
-        Ratio[] anchor = Ratio.of(set, pool, n, pcls, none, DOutVariant.ANCHOR);
-        print("sisom-anchor", (System.nanoTime() - t0) / 1e9, sum(anchor));
+        double tAnchor = median(() -> keep[0] = Ratio.of(set, pool, n, pcls, none, DOutVariant.ANCHOR));
+        print("sisom-anchor", tAnchor, sum(keep[0]));
 
+        long t0;
         int s = Math.min(scalarSamples, n);
         t0 = System.nanoTime();
         double scalarSum = 0;
@@ -92,6 +85,17 @@ public final class DistanceBench {
         System.out.printf(Locale.ROOT, "sisom-sample-first %d %.6f%n", s, firstSum);
         System.out.printf(Locale.ROOT, "flops-sample %.6e%n", 2.0 * n * m * d);
         System.out.printf(Locale.ROOT, "sgemm-gflops %.2f%n", sgemm());
+    }
+
+    static double median(Runnable r) {
+        double[] t = new double[3];
+        for (int i = 0; i < 3; i++) {
+            long t0 = System.nanoTime();
+            r.run();
+            t[i] = (System.nanoTime() - t0) / 1e9;
+        }
+        java.util.Arrays.sort(t);
+        return t[1];
     }
 
     static double sgemm() {
