@@ -46,8 +46,9 @@ public final class FeatureExtraction {
      * Extracts features for every row of {@code images} (columns from {@link ImageSources}).
      */
     public static Dataset<Row> extract(SparkSession spark, Dataset<Row> images, Settings s) {
+        ai.sisom.model.ModelMetadata meta;
         try {
-            ModelCache.metadata(s.modelUri(), spark.sparkContext().hadoopConfiguration()); // fail fast on the driver
+            meta = ModelCache.metadata(s.modelUri(), spark.sparkContext().hadoopConfiguration()); // fail fast
         } catch (IOException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         }
@@ -68,11 +69,18 @@ public final class FeatureExtraction {
                 passIdx.add(i);
             }
         }
-        StructType out = FeatureTable.schema(pass);
+        StructType out = FeatureTable.schema(pass, meta);
         Fn fn = new Fn(s.modelUri(), conf, s.batchSize(), s.resize(), in.fieldIndex(ImageSources.ID),
                 in.fieldIndex(ImageSources.IMAGE), cols.contains(ImageSources.SOURCE_ERROR)
                 ? in.fieldIndex(ImageSources.SOURCE_ERROR) : -1, passIdx.stream().mapToInt(Integer::intValue).toArray());
-        return images.mapPartitions(fn, Encoders.row(out));
+        Dataset<Row> features = images.mapPartitions(fn, Encoders.row(out));
+        // the row encoder does not carry column metadata through mapPartitions: attach it to the result
+        List<org.apache.spark.sql.Column> withMetadata = new ArrayList<>();
+        for (StructField f : out.fields()) {
+            withMetadata.add(f.metadata().json().equals("{}") ? features.col(f.name())
+                    : features.col(f.name()).as(f.name(), f.metadata()));
+        }
+        return features.select(withMetadata.toArray(new org.apache.spark.sql.Column[0]));
     }
 
     /** The executor side: batches rows, runs the model, emits one output row per input row. */

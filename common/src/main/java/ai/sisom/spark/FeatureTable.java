@@ -1,6 +1,8 @@
 package ai.sisom.spark;
 
 import ai.sisom.features.FeatureRecord;
+import ai.sisom.ml.FeatureColumns;
+import ai.sisom.model.ModelMetadata;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.types.DataTypes;
@@ -34,9 +36,16 @@ public final class FeatureTable {
             DataTypes.createStructField(REJECTED, DataTypes.StringType, true),
     };
 
-    /** Schema of extraction output: the feature columns, then any pass-through columns of the input. */
-    public static StructType schema(List<StructField> passThrough) {
-        StructType s = new StructType(FIELDS);
+    /**
+     * Schema of extraction output: the feature columns, then any pass-through columns of the input. The model's
+     * class names and layers travel in the column metadata of pseudo_class and u ({@link FeatureColumns}).
+     */
+    public static StructType schema(List<StructField> passThrough, ModelMetadata model) {
+        StructField[] fields = FIELDS.clone();
+        fields[2] = new StructField(PSEUDO_CLASS, DataTypes.IntegerType, true, FeatureColumns.classMetadata(model));
+        fields[5] = new StructField(U, DataTypes.createArrayType(DataTypes.FloatType, false), true,
+                FeatureColumns.layerMetadata(model));
+        StructType s = new StructType(fields);
         for (StructField f : passThrough) {
             s = s.add(f);
         }

@@ -4,7 +4,7 @@ import ai.djl.util.JsonUtils;
 import ai.sisom.model.ModelMetadata;
 import ai.sisom.reference.SisomReference;
 import ai.sisom.scoring.Fusion;
-import ai.sisom.scoring.SisomScorer;
+import ai.sisom.ml.SisomScoringModel;
 import ai.sisom.spark.FeatureTable;
 import ai.sisom.spark.PoolScoring;
 import ai.sisom.spark.ReferenceIO;
@@ -56,12 +56,8 @@ final class ScoringCommands {
         long t0 = System.nanoTime();
         String labeledDir = cfg.get("sisom.labeled.features");
         Configuration hc = spark.sparkContext().hadoopConfiguration();
-        ModelMetadata meta = featureModel(labeledDir, hc);
-        SisomReference.Settings settings = PipelineSettings.referenceSettings(cfg, meta);
-        var labeled = PoolScoring.collectLabeled(spark.read().parquet(labeledDir), meta.classNames(),
-                cfg.get("sisom.input.labelColumn", "label"));
-        SisomReference ref = SisomReference.build(labeled, meta.classNames(), meta.layerNames(), meta.layerOffsets(),
-                settings);
+        featureModel(labeledDir, hc); // the model.json beside the features must be there and valid
+        SisomReference ref = PipelineSettings.estimator(cfg).fit(spark.read().parquet(labeledDir)).reference();
         AtomicOutput output = new AtomicOutput(cfg.get("sisom.reference"), hc);
         try {
             ReferenceIO.write(ref, output.stagingDir().toString(), hc);
@@ -91,8 +87,6 @@ final class ScoringCommands {
      */
     static ScoreSummary scoreInto(SparkSession spark, Dataset<Row> features, SisomReference ref, JobConfig cfg,
                                   AtomicOutput output) throws IOException {
-        Fusion fusion = PipelineSettings.fusion(cfg);
-        SisomScorer scorer = new SisomScorer(ref, fusion);
         int q = cfg.getInt("sisom.q", 100);
         if (q < 0) {
             throw new IllegalArgumentException("sisom.q must not be negative, got " + q);
@@ -101,16 +95,17 @@ final class ScoringCommands {
         if (!mode.equals("topq") && !mode.equals("greedy")) {
             throw new IllegalArgumentException("sisom.selection must be topq or greedy, got '" + mode + "'");
         }
-        Dataset<Row> scores = PoolScoring.score(spark, features, scorer).persist(StorageLevel.MEMORY_AND_DISK());
+        SisomScoringModel model = PipelineSettings.model(cfg, ref).setQ(q);
+        Fusion fusion = model.scorer().fusion();
+        Dataset<Row> scores = model.transform(features).persist(StorageLevel.MEMORY_AND_DISK());
         try {
             scores.write().mode(SaveMode.ErrorIfExists).parquet(output.staged("scores"));
             Dataset<Row> written = spark.read().parquet(output.staged("scores"));
             long n = written.count();
             long zero = written.filter(col(PoolScoring.D_OUT_ZERO)).count();
             Dataset<Row> selection = mode.equals("greedy")
-                    ? PoolScoring.greedy(spark, written, features, scorer, q,
-                    q * cfg.getInt("sisom.greedy.candidateFactor", 10))
-                    : PoolScoring.topQ(written, q);
+                    ? model.selectGreedy(written, features, cfg.getInt("sisom.greedy.candidateFactor", 10))
+                    : model.selectTopQ(written);
             selection.coalesce(1).write().mode(SaveMode.ErrorIfExists).parquet(output.staged("selection"));
             long selected = spark.read().parquet(output.staged("selection")).count();
             spark.read().parquet(output.staged("selection")).orderBy(PoolScoring.RANK)

@@ -1,0 +1,171 @@
+package ai.sisom.ml;
+
+import ai.sisom.reference.SisomReference;
+import ai.sisom.scoring.Fusion;
+import ai.sisom.scoring.SisomScorer;
+import ai.sisom.spark.FeatureTable;
+import ai.sisom.spark.PoolScoring;
+import ai.sisom.spark.ReferenceIO;
+import org.apache.spark.ml.Model;
+import org.apache.spark.ml.param.DoubleParam;
+import org.apache.spark.ml.param.IntParam;
+import org.apache.spark.ml.param.Param;
+import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.util.DefaultParamsReader;
+import org.apache.spark.ml.util.DefaultParamsWriter;
+import org.apache.spark.ml.util.MLReader;
+import org.apache.spark.ml.util.MLWritable;
+import org.apache.spark.ml.util.MLWriter;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.StructType;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+
+/**
+ * The fitted SISOM model: {@code transform} scores a pool feature table (one output row per input row, with d_in,
+ * d_out, r, SISOM, SISOMe, score, OOD score and the explaining reference ids); {@link #selectTopQ} and
+ * {@link #selectGreedy} pick the samples to label. Persistence: {@code save(path)} writes the Spark ML params
+ * and the reference artifact; {@link #load} reads both.
+ */
+public final class SisomScoringModel extends Model<SisomScoringModel> implements MLWritable {
+    private static final long serialVersionUID = 1L;
+    private final String uid;
+    private final SisomReference reference;
+
+    private final Param<String> score;
+    private final DoubleParam lambda;
+    private final IntParam q;
+
+    SisomScoringModel(String uid, SisomReference reference) {
+        this.uid = uid;
+        this.reference = reference;
+        score = new Param<>(this, "score", "the score that ranks samples: sisome (default) or sisom");
+        lambda = new DoubleParam(this, "lambda", "fixed fusion weight in [0, 1] replacing r_avg (negative: use r_avg)");
+        q = new IntParam(this, "q", "how many samples a selection returns");
+        setDefault(score, "sisome");
+        setDefault(lambda, -1.0);
+        setDefault(q, 100);
+    }
+
+    /** A model around an existing reference artifact (e.g. one read with ReferenceIO). */
+    public static SisomScoringModel of(SisomReference reference) {
+        return new SisomScoringModel(org.apache.spark.ml.util.Identifiable$.MODULE$.randomUID("sisomModel"), reference);
+    }
+
+    @Override
+    public String uid() { return uid; }
+
+    // Spark ML finds params through public no-argument methods, so each field has one
+    public Param<String> score() { return score; }
+
+    public DoubleParam lambda() { return lambda; }
+
+    public IntParam q() { return q; }
+
+    public SisomReference reference() { return reference; }
+
+    public SisomScoringModel setScore(String v) { set(score, v); return this; }
+
+    public SisomScoringModel setLambda(double v) { set(lambda, v); return this; }
+
+    public SisomScoringModel setQ(int v) { set(q, v); return this; }
+
+    /** The scorer these params describe. */
+    public SisomScorer scorer() {
+        double l = (Double) $(lambda);
+        return new SisomScorer(reference, new Fusion(Fusion.Score.parse($(score)), l >= 0 ? l : null));
+    }
+
+    @Override
+    public Dataset<Row> transform(Dataset<?> dataset) {
+        transformSchema(dataset.schema());
+        return PoolScoring.score(dataset.sparkSession(), dataset.toDF(), scorer());
+    }
+
+    /** The q highest scores of a transformed table, ranked (ties by id). */
+    public Dataset<Row> selectTopQ(Dataset<Row> scores) {
+        return PoolScoring.topQ(scores, (Integer) $(q));
+    }
+
+    /** Greedy batch-diverse selection over the top {@code q * candidateFactor} samples (sample variant). */
+    public Dataset<Row> selectGreedy(Dataset<Row> scores, Dataset<Row> features, int candidateFactor) {
+        int n = (Integer) $(q);
+        return PoolScoring.greedy(scores.sparkSession(), scores, features, scorer(), n, n * candidateFactor);
+    }
+
+    @Override
+    public StructType transformSchema(StructType schema) {
+        java.util.List<String> cols = java.util.Arrays.asList(schema.fieldNames());
+        for (String c : java.util.List.of(FeatureTable.ID, FeatureTable.U, FeatureTable.PSEUDO_CLASS, FeatureTable.ENERGY)) {
+            if (!cols.contains(c)) {
+                throw new IllegalArgumentException("the pool feature table has no column '" + c + "'; columns: " + cols);
+            }
+        }
+        java.util.List<String> classes = FeatureColumns.classNames(schema, FeatureTable.PSEUDO_CLASS);
+        java.util.List<String> layers = FeatureColumns.layerNames(schema, FeatureTable.U);
+        if (classes != null && !classes.equals(reference.classNames())
+                || layers != null && !layers.equals(reference.layerNames())) {
+            throw new IllegalArgumentException("the reference was built for classes " + reference.classNames()
+                    + " and layers " + reference.layerNames() + ", the pool features come from a model with classes "
+                    + classes + " and layers " + layers);
+        }
+        return schema; // the output schema is PoolScoring's; Spark derives it when the plan is built
+    }
+
+    @Override
+    public SisomScoringModel copy(ParamMap extra) {
+        return copyValues(new SisomScoringModel(uid, reference), extra).setParent(parent());
+    }
+
+    @Override
+    public MLWriter write() {
+        return new Writer(this);
+    }
+
+    public static MLReader<SisomScoringModel> read() {
+        return new Reader();
+    }
+
+    public static SisomScoringModel load(String path) {
+        return read().load(path);
+    }
+
+    private static final class Writer extends MLWriter {
+        private final SisomScoringModel model;
+
+        Writer(SisomScoringModel model) {
+            this.model = model;
+        }
+
+        @Override
+        public void saveImpl(String path) {
+            DefaultParamsWriter.saveMetadata(model, path, sparkSession());
+            try {
+                ReferenceIO.write(model.reference, path + "/reference", sparkSession().sparkContext().hadoopConfiguration());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+    }
+
+    private static final class Reader extends MLReader<SisomScoringModel> {
+        @Override
+        public SisomScoringModel load(String path) {
+            SparkSession spark = sparkSession();
+            DefaultParamsReader.Metadata meta = DefaultParamsReader.loadMetadata(path, spark,
+                    SisomScoringModel.class.getName());
+            SisomReference ref;
+            try {
+                ref = ReferenceIO.read(path + "/reference", spark.sparkContext().hadoopConfiguration());
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+            SisomScoringModel m = new SisomScoringModel(meta.uid(), ref);
+            meta.getAndSetParams(m, scala.Option.empty());
+            return m;
+        }
+    }
+}
