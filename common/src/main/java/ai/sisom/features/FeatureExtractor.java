@@ -7,7 +7,6 @@ import ai.sisom.model.SisomModel;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
-import java.util.NoSuchElementException;
 
 /**
  * Images in, SISOM feature records out: decodes and normalises each image, runs the contract model in batches
@@ -59,29 +58,13 @@ public final class FeatureExtractor {
 
     /** Lazily scores a stream of items one batch at a time. */
     public Iterator<Result> extract(Iterator<Item> items) {
-        return new Iterator<>() {
-            private Iterator<Result> current = java.util.Collections.emptyIterator();
-
-            @Override
-            public boolean hasNext() {
-                while (!current.hasNext() && items.hasNext()) {
-                    List<Item> batch = new ArrayList<>(batchSize);
-                    while (batch.size() < batchSize && items.hasNext()) {
-                        batch.add(items.next());
-                    }
-                    current = runBatch(batch).iterator();
-                }
-                return current.hasNext();
+        return new Batches<>(items, () -> {
+            List<Item> batch = new ArrayList<>(batchSize);
+            while (batch.size() < batchSize && items.hasNext()) {
+                batch.add(items.next());
             }
-
-            @Override
-            public Result next() {
-                if (!hasNext()) {
-                    throw new NoSuchElementException();
-                }
-                return current.next();
-            }
-        };
+            return runBatch(batch);
+        });
     }
 
     /** Scores one batch; the results are in input order. */

@@ -1,5 +1,6 @@
 package ai.sisom.spark;
 
+import ai.sisom.features.Batches;
 import ai.sisom.features.FeatureExtractor;
 import ai.sisom.image.ImagePreprocessor;
 import ai.sisom.model.ModelCache;
@@ -19,7 +20,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
 import java.util.List;
-import java.util.NoSuchElementException;
 
 /**
  * The images -> features stage on Spark: executors run the DJL model inside {@code mapPartitions}, one batch at a
@@ -112,64 +112,40 @@ public final class FeatureExtraction {
             SisomModel model = ModelCache.get(modelUri, conf.value().value());
             FeatureExtractor fx = new FeatureExtractor(model, ImagePreprocessor.forModel(model.metadata(), resize),
                     batchSize);
-            return new Iterator<>() {
-                private final List<Row> pending = new ArrayList<>();
-                private int next = 0;
-
-                @Override
-                public boolean hasNext() {
-                    if (next < pending.size()) {
-                        return true;
+            return new Batches<>(rows, () -> {
+                List<Row> out = new ArrayList<>(batchSize);
+                List<Row> batch = new ArrayList<>(batchSize);
+                List<FeatureExtractor.Item> items = new ArrayList<>(batchSize);
+                Object[][] passes = new Object[batchSize][];
+                String[] errors = new String[batchSize];
+                while (batch.size() < batchSize && rows.hasNext()) {
+                    Row r = rows.next();
+                    int i = batch.size();
+                    batch.add(r);
+                    passes[i] = new Object[passIdx.length];
+                    for (int p = 0; p < passIdx.length; p++) {
+                        passes[i][p] = r.get(passIdx[p]);
                     }
-                    pending.clear();
-                    next = 0;
-                    if (rows.hasNext()) {
-                        fill();
-                    }
-                    return next < pending.size();
-                }
-
-                @Override
-                public Row next() {
-                    if (!hasNext()) {
-                        throw new NoSuchElementException();
-                    }
-                    return pending.get(next++);
-                }
-
-                private void fill() {
-                    List<Row> batch = new ArrayList<>(batchSize);
-                    List<FeatureExtractor.Item> items = new ArrayList<>(batchSize);
-                    Object[][] passes = new Object[batchSize][];
-                    String[] errors = new String[batchSize];
-                    while (batch.size() < batchSize && rows.hasNext()) {
-                        Row r = rows.next();
-                        int i = batch.size();
-                        batch.add(r);
-                        passes[i] = new Object[passIdx.length];
-                        for (int p = 0; p < passIdx.length; p++) {
-                            passes[i][p] = r.get(passIdx[p]);
-                        }
-                        errors[i] = errorIdx >= 0 && !r.isNullAt(errorIdx) ? r.getString(errorIdx) : null;
-                        if (errors[i] == null) {
-                            items.add(new FeatureExtractor.Item(r.getString(idIdx),
-                                    r.isNullAt(imageIdx) ? null : (byte[]) r.get(imageIdx)));
-                        }
-                    }
-                    Iterator<FeatureExtractor.Result> results = fx.extract(items).iterator();
-                    for (int i = 0; i < batch.size(); i++) {
-                        String id = batch.get(i).getString(idIdx);
-                        if (errors[i] != null) {
-                            pending.add(FeatureTable.rejection(id, errors[i], passes[i]));
-                            continue;
-                        }
-                        FeatureExtractor.Result res = results.next();
-                        pending.add(res.rejected()
-                                ? FeatureTable.rejection(id, res.rejection().reason(), passes[i])
-                                : FeatureTable.row(res.record(), passes[i]));
+                    errors[i] = errorIdx >= 0 && !r.isNullAt(errorIdx) ? r.getString(errorIdx) : null;
+                    if (errors[i] == null) {
+                        items.add(new FeatureExtractor.Item(r.getString(idIdx),
+                                r.isNullAt(imageIdx) ? null : (byte[]) r.get(imageIdx)));
                     }
                 }
-            };
+                Iterator<FeatureExtractor.Result> results = fx.extract(items).iterator();
+                for (int i = 0; i < batch.size(); i++) {
+                    String id = batch.get(i).getString(idIdx);
+                    if (errors[i] != null) {
+                        out.add(FeatureTable.rejection(id, errors[i], passes[i]));
+                        continue;
+                    }
+                    FeatureExtractor.Result res = results.next();
+                    out.add(res.rejected()
+                            ? FeatureTable.rejection(id, res.rejection().reason(), passes[i])
+                            : FeatureTable.row(res.record(), passes[i]));
+                }
+                return out;
+            });
         }
     }
 }

@@ -1,5 +1,6 @@
 package ai.sisom.spark;
 
+import ai.sisom.features.Batches;
 import ai.sisom.reference.LabeledSet;
 import ai.sisom.scoring.SisomScorer;
 import ai.sisom.selection.GreedySelection;
@@ -18,7 +19,6 @@ import org.apache.spark.sql.types.StructType;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -108,78 +108,54 @@ public final class PoolScoring {
             SisomScorer s = b.value();
             List<String> names = s.reference().classNames();
             int d = s.reference().set().dimension();
-            return new Iterator<>() {
-                private final List<Row> pending = new ArrayList<>();
-                private int next = 0;
-
-                @Override
-                public boolean hasNext() {
-                    if (next < pending.size()) {
-                        return true;
-                    }
-                    pending.clear();
-                    next = 0;
-                    if (rows.hasNext()) {
-                        fill();
-                    }
-                    return next < pending.size();
+            return new Batches<>(rows, () -> {
+                // up to BATCH rows at once: the distance kernel wants many queries per call
+                List<Row> batch = new ArrayList<>(BATCH);
+                while (batch.size() < BATCH && rows.hasNext()) {
+                    batch.add(rows.next());
                 }
-
-                @Override
-                public Row next() {
-                    if (!hasNext()) {
-                        throw new java.util.NoSuchElementException();
+                int n = batch.size();
+                float[] u = new float[n * d];
+                int[] pc = new int[n];
+                double[] e = new double[n];
+                for (int i = 0; i < n; i++) {
+                    Row r = batch.get(i);
+                    float[] ui = FeatureTable.floats(r, idx[1]);
+                    if (ui.length != d) {
+                        throw new IllegalArgumentException("sample '" + r.getString(idx[0]) + "' has " + ui.length
+                                + " features, the reference has " + d);
                     }
-                    return pending.get(next++);
+                    System.arraycopy(ui, 0, u, i * d, d);
+                    pc[i] = r.getInt(idx[2]);
+                    e[i] = r.getDouble(idx[3]);
                 }
-
-                /** Scores up to BATCH rows at once: the distance kernel wants many queries per call. */
-                private void fill() {
-                    List<Row> batch = new ArrayList<>(BATCH);
-                    while (batch.size() < BATCH && rows.hasNext()) {
-                        batch.add(rows.next());
+                SisomScorer.Scored[] scored = s.scoreBatch(u, n, pc, e);
+                List<Row> rowsOut = new ArrayList<>(n);
+                for (int i = 0; i < n; i++) {
+                    Row r = batch.get(i);
+                    SisomScorer.Scored sc = scored[i];
+                    Object[] v = new Object[nOut];
+                    v[0] = r.getString(idx[0]);
+                    v[1] = pc[i];
+                    v[2] = names.get(pc[i]);
+                    v[3] = e[i];
+                    v[4] = sc.dIn();
+                    v[5] = sc.dOut();
+                    v[6] = sc.r();
+                    v[7] = sc.dOutZero();
+                    v[8] = sc.nearestInId();
+                    v[9] = sc.nearestOutId();
+                    v[10] = sc.sisom();
+                    v[11] = sc.sisome();
+                    v[12] = sc.score();
+                    v[13] = sc.oodScore();
+                    for (int k = 0; k < p.length; k++) {
+                        v[14 + k] = r.get(p[k]);
                     }
-                    int n = batch.size();
-                    float[] u = new float[n * d];
-                    int[] pc = new int[n];
-                    double[] e = new double[n];
-                    for (int i = 0; i < n; i++) {
-                        Row r = batch.get(i);
-                        float[] ui = FeatureTable.floats(r, idx[1]);
-                        if (ui.length != d) {
-                            throw new IllegalArgumentException("sample '" + r.getString(idx[0]) + "' has " + ui.length
-                                    + " features, the reference has " + d);
-                        }
-                        System.arraycopy(ui, 0, u, i * d, d);
-                        pc[i] = r.getInt(idx[2]);
-                        e[i] = r.getDouble(idx[3]);
-                    }
-                    SisomScorer.Scored[] scored = s.scoreBatch(u, n, pc, e);
-                    for (int i = 0; i < n; i++) {
-                        Row r = batch.get(i);
-                        SisomScorer.Scored sc = scored[i];
-                        Object[] v = new Object[nOut];
-                        v[0] = r.getString(idx[0]);
-                        v[1] = pc[i];
-                        v[2] = names.get(pc[i]);
-                        v[3] = e[i];
-                        v[4] = sc.dIn();
-                        v[5] = sc.dOut();
-                        v[6] = sc.r();
-                        v[7] = sc.dOutZero();
-                        v[8] = sc.nearestInId();
-                        v[9] = sc.nearestOutId();
-                        v[10] = sc.sisom();
-                        v[11] = sc.sisome();
-                        v[12] = sc.score();
-                        v[13] = sc.oodScore();
-                        for (int k = 0; k < p.length; k++) {
-                            v[14 + k] = r.get(p[k]);
-                        }
-                        pending.add(RowFactory.create(v));
-                    }
+                    rowsOut.add(RowFactory.create(v));
                 }
-            };
+                return rowsOut;
+            });
         };
         return features.mapPartitions(fn, Encoders.row(out));
     }
