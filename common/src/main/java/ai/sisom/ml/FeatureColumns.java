@@ -37,6 +37,12 @@ public final class FeatureColumns {
         return md.contains(CLASSES) ? Arrays.asList(md.getStringArray(CLASSES)) : null;
     }
 
+    /** Class names carried by a feature table's pseudo_class column, or null. */
+    public static List<String> classNamesOf(StructType schema) {
+        return java.util.Arrays.asList(schema.fieldNames()).contains("pseudo_class")
+                ? classNames(schema, "pseudo_class") : null;
+    }
+
     static List<String> layerNames(StructType schema, String column) {
         Metadata md = schema.apply(column).metadata();
         return md.contains(LAYERS) ? Arrays.asList(md.getStringArray(LAYERS)) : null;

@@ -221,6 +221,37 @@ public final class PoolScoring {
         return scores.join(org.apache.spark.sql.functions.broadcast(ranks), FeatureTable.ID).orderBy(RANK);
     }
 
+    /**
+     * LfOSA selection over a feature table made with a (K+1)-way detector (its last class is "unknown"): the
+     * predicted class and maximum activation value of every sample are computed on the executors; only those
+     * two numbers per sample reach the driver, where the per-class mixtures are fitted ({@link Lfosa}).
+     * Output: id, predicted_class, mav, weight, rank.
+     */
+    public static Dataset<Row> lfosa(SparkSession spark, Dataset<Row> detectorFeatures, int q) {
+        java.util.List<String> classes = ai.sisom.ml.FeatureColumns.classNamesOf(detectorFeatures.schema());
+        if (classes == null || classes.size() < 3) {
+            throw new IllegalArgumentException("LfOSA needs features from a (K+1)-way detector whose last class is the "
+                    + "unknown class, with at least two known classes; got classes " + classes);
+        }
+        List<Row> rows = detectorFeatures.select(col(FeatureTable.ID), col(FeatureTable.PSEUDO_CLASS),
+                org.apache.spark.sql.functions.array_max(col(FeatureTable.LOGITS)).cast(DataTypes.DoubleType))
+                .collectAsList();
+        List<ai.sisom.selection.Lfosa.Candidate> cands = new ArrayList<>(rows.size());
+        for (Row r : rows) {
+            cands.add(new ai.sisom.selection.Lfosa.Candidate(r.getString(0), r.getInt(1), r.getDouble(2)));
+        }
+        List<ai.sisom.selection.Lfosa.Weighted> picked = ai.sisom.selection.Lfosa.select(cands, classes.size() - 1, q);
+        List<Row> out = new ArrayList<>();
+        for (int i = 0; i < picked.size(); i++) {
+            var w = picked.get(i);
+            out.add(RowFactory.create(w.id(), w.predicted(), w.mav(), w.weight(), i + 1));
+        }
+        StructType schema = new StructType().add(FeatureTable.ID, DataTypes.StringType).add("predicted_class",
+                DataTypes.IntegerType).add("mav", DataTypes.DoubleType).add("weight", DataTypes.DoubleType)
+                .add(RANK, DataTypes.IntegerType);
+        return spark.createDataFrame(out, schema);
+    }
+
     /** The labeled feature table collected for the reference build; labels are mapped to the model's classes. */
     public static LabeledSet collectLabeled(Dataset<Row> labeledFeatures, List<String> classNames, String labelColumn) {
         List<String> cols = Arrays.asList(labeledFeatures.columns());

@@ -188,6 +188,26 @@ final class ScoringCommands {
         }
     }
 
+    /** lfosa-select: LfOSA over a pool extracted with a (K+1)-way detector model. */
+    static int lfosaSelect(SparkSession spark, JobConfig cfg, PrintStream out) throws Exception {
+        Configuration hc = spark.sparkContext().hadoopConfiguration();
+        int q = cfg.getInt("sisom.q", 100);
+        Dataset<Row> features = spark.read().parquet(cfg.get("sisom.pool.features"));
+        AtomicOutput output = new AtomicOutput(cfg.get("sisom.output"), hc);
+        try {
+            Dataset<Row> sel = PoolScoring.lfosa(spark, features, q);
+            sel.coalesce(1).write().mode(SaveMode.ErrorIfExists).parquet(output.staged("selection"));
+            sel.coalesce(1).write().mode(SaveMode.ErrorIfExists).option("header", "true").csv(output.staged("selection-csv"));
+            long n = spark.read().parquet(output.staged("selection")).count();
+            output.commit();
+            out.printf(Locale.ROOT, "sisom lfosa-select: %d selected (q=%d) -> %s/selection%n", n, q, cfg.get("sisom.output"));
+            return 0;
+        } catch (Exception | Error e) {
+            output.abort();
+            throw e;
+        }
+    }
+
     /** The pool must have been extracted with a model of the same classes and layers as the reference. */
     static void checkCompatible(SisomReference ref, ModelMetadata meta) {
         if (!ref.classNames().equals(meta.classNames()) || !ref.layerNames().equals(meta.layerNames())) {

@@ -42,6 +42,7 @@ public final class SisomJob {
               import    copy an image directory or manifest into Parquet (id, image[, label])
               build-reference   labeled features -> reference artifact (r_avg, sigma_r, mu_E, sigma_E, R)
               score     pool features + reference -> score table, top-q selection, summary
+              lfosa-select   LfOSA selection over pool features of a (K+1)-way detector (last class: unknown)
             settings (sisom.*):
               sisom.model           TorchScript model file (.pt, with its .json beside it)
               sisom.input.path      pool location (local path, hdfs:// or s3a://)
@@ -50,6 +51,7 @@ public final class SisomJob {
               sisom.input.idColumn, sisom.input.imageColumn, sisom.input.labelColumn   Parquet column names
               sisom.output          result directory (replaced atomically on success)
               sisom.batchSize       images per network batch (default 64)
+              sisom.progressSeconds how often long stages log their progress (default 30)
               sisom.resize          none | bilinear: what to do with images of another size (default none)
               sisom.work            run: working state (labeled and pool features, reference)
               sisom.labeled.path, sisom.labeled.format   run: the labeled set (format as sisom.input.format)
@@ -69,7 +71,7 @@ public final class SisomJob {
 
     static final List<String> KNOWN = java.util.stream.Stream.concat(Stream.of("sisom.model", "sisom.input.path",
             "sisom.input.format", "sisom.input.labeled", "sisom.input.idColumn", "sisom.input.imageColumn",
-            "sisom.input.labelColumn", "sisom.output", "sisom.batchSize", "sisom.resize"),
+            "sisom.input.labelColumn", "sisom.output", "sisom.batchSize", "sisom.resize", "sisom.progressSeconds"),
             Stream.concat(ScoringCommands.keys().stream(), NightlyCommand.keys().stream())).toList();
 
     private SisomJob() {}
@@ -113,6 +115,7 @@ public final class SisomJob {
             case "build-reference" -> withSpark(cfg, spark -> ScoringCommands.buildReference(spark, cfg, out));
             case "score" -> withSpark(cfg, spark -> ScoringCommands.score(spark, cfg, out));
             case "run" -> withSpark(cfg, spark -> NightlyCommand.run(spark, cfg, out));
+            case "lfosa-select" -> withSpark(cfg, spark -> ScoringCommands.lfosaSelect(spark, cfg, out));
             default -> throw new IllegalArgumentException("unknown command '" + command + "'\n" + USAGE);
         };
     }
@@ -135,7 +138,13 @@ public final class SisomJob {
         conf.setIfMissing("spark.master", "local[*]");
         conf.setIfMissing("spark.app.name", "sisom");
         SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
-        return work.run(spark);
+        ProgressListener progress = new ProgressListener(cfg.getInt("sisom.progressSeconds", 30) * 1000L);
+        spark.sparkContext().addSparkListener(progress);
+        try {
+            return work.run(spark);
+        } finally {
+            spark.sparkContext().removeSparkListener(progress);
+        }
     }
 
     static ImageSources.Options sourceOptions(JobConfig cfg) {

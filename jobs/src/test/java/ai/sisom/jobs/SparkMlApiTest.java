@@ -99,6 +99,24 @@ class SparkMlApiTest {
     }
 
     @Test
+    void lfosaSelectionTreatsTheDetectorsLastClassAsUnknown() throws Exception {
+        // the sample model stands in for a (K+1)-way detector: its last class plays "unknown"
+        String out = tmp.resolve("lfosa").toString();
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        assertEquals(0, SisomJob.run(new String[]{"lfosa-select", "--set", "sisom.pool.features=" + dir.resolve("p/features"),
+                "--set", "sisom.q=25", "--set", "sisom.output=" + out}, new PrintStream(buf)));
+        List<Row> sel = spark.read().parquet(out + "/selection").orderBy("rank").collectAsList();
+        assertEquals(25, sel.size());
+        for (int i = 0; i < sel.size(); i++) {
+            Row r = sel.get(i);
+            assertTrue(r.getInt(r.fieldIndex("predicted_class")) < 9, "never the unknown class");
+            if (i > 0) {
+                assertTrue(sel.get(i - 1).getDouble(3) >= r.getDouble(3), "sorted by weight");
+            }
+        }
+    }
+
+    @Test
     void featureTablesWithoutModelMetadataAreRefusedWithAReason() {
         Dataset<Row> bare = spark.createDataFrame(labeled.collectAsList(), stripMetadata(labeled));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
