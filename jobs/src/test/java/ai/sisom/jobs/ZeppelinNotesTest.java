@@ -1,0 +1,138 @@
+package ai.sisom.jobs;
+
+import ai.djl.util.JsonUtils;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Every Zeppelin note under notebooks/ is valid note JSON, and every SQL paragraph runs against the outputs of two
+ * sample runs ("previous" and today), with the views registered exactly as the note's %spark paragraph does.
+ */
+class ZeppelinNotesTest {
+    private static final Pattern VIEW = Pattern.compile("\\$(\\w+)/([\\w.]+)\"\\)\\.createOrReplaceTempView\\(\"(\\w+)\"\\)");
+    private static final Pattern FORM = Pattern.compile("\\$\\{(\\w+)=([^}]*)}");
+    private static SparkSession spark;
+    private static Path root;
+    private static Path runs;
+
+    @BeforeAll
+    static void start() throws Exception {
+        String prop = System.getProperty("sisom.repo.root");
+        root = prop != null ? Paths.get(prop) : Paths.get("..").toAbsolutePath().normalize();
+        spark = SparkSession.builder().master("local[2]").appName("sisom-zeppelin-test")
+                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate();
+        runs = Files.createTempDirectory("sisom-zeppelin");
+        String[] base = {"run", "--conf", root.resolve("conf/local-samples.properties").toString(),
+                "--set", "sisom.model=" + root.resolve("data-samples/model/fmnist_resnet18w16.pt"),
+                "--set", "sisom.labeled.path=" + root.resolve("data-samples/labeled/parquet/data"),
+                "--set", "sisom.input.path=" + root.resolve("data-samples/pool/parquet/data"),
+                "--set", "sisom.input.format=parquet", "--set", "sisom.work=" + runs.resolve("work"),
+                "--set", "sisom.steepness=layer1:0.05,layer2:1,layer3:10,avgpool:50"};
+        run(base, "sisom.output=" + runs.resolve("previous"), "sisom.q=20");
+        run(base, "sisom.output=" + runs.resolve("results"), "sisom.q=30", "sisom.lambda=0.3");
+    }
+
+    private static void run(String[] base, String... more) throws Exception {
+        List<String> a = new java.util.ArrayList<>(List.of(base));
+        for (String m : more) {
+            a.add("--set");
+            a.add(m);
+        }
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        assertEquals(0, SisomJob.run(a.toArray(new String[0]), new PrintStream(buf)), buf.toString());
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        spark.stop();
+        try (Stream<Path> s = Files.walk(runs)) {
+            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    private static List<Path> notes() throws Exception {
+        try (Stream<Path> s = Files.list(root.resolve("notebooks"))) {
+            return s.filter(p -> p.toString().endsWith(".zpln")).sorted().toList();
+        }
+    }
+
+    @Test
+    void everyNoteIsValidZeppelinJsonWithKnownInterpreters() throws Exception {
+        List<Path> notes = notes();
+        assertFalse(notes.isEmpty());
+        for (Path p : notes) {
+            JsonObject note;
+            try (Reader r = Files.newBufferedReader(p)) {
+                note = JsonUtils.GSON.fromJson(r, JsonObject.class);
+            }
+            for (String key : List.of("paragraphs", "name", "id", "config", "defaultInterpreterGroup")) {
+                assertTrue(note.has(key), p + " lacks " + key);
+            }
+            Set<String> ids = new HashSet<>();
+            for (JsonElement e : note.getAsJsonArray("paragraphs")) {
+                JsonObject para = e.getAsJsonObject();
+                assertTrue(ids.add(para.get("id").getAsString()), "duplicate paragraph id in " + p);
+                assertTrue(para.has("config") && para.getAsJsonObject("config").has("editorSetting"), p.toString());
+                String text = para.get("text").getAsString();
+                assertTrue(text.matches("(?s)%(md|spark|sql|spark\\.sql|spark\\.pyspark)\\b.*"), "interpreter of: " + text);
+            }
+        }
+    }
+
+    @Test
+    void everySqlParagraphRunsAgainstTwoSampleRuns() throws Exception {
+        for (Path p : notes()) {
+            JsonObject note;
+            try (Reader r = Files.newBufferedReader(p)) {
+                note = JsonUtils.GSON.fromJson(r, JsonObject.class);
+            }
+            int sql = 0;
+            for (JsonElement e : note.getAsJsonArray("paragraphs")) {
+                String text = e.getAsJsonObject().get("text").getAsString();
+                if (text.startsWith("%spark\n") || text.startsWith("%spark ")) {
+                    registerViews(text);
+                } else if (text.startsWith("%sql") || text.startsWith("%spark.sql")) {
+                    String query = FORM.matcher(text.substring(text.indexOf('\n') + 1)).replaceAll("$2");
+                    List<Row> rows = spark.sql(query).collectAsList();
+                    assertFalse(rows.isEmpty(), "no rows from:\n" + query);
+                    sql++;
+                }
+            }
+            assertTrue(sql > 0, p + " has no SQL paragraph");
+        }
+    }
+
+    /** Does what the note's Scala paragraph does, from its own text: $results/x and $previous/x as views. */
+    private static void registerViews(String scala) {
+        Matcher m = VIEW.matcher(scala);
+        int n = 0;
+        while (m.find()) {
+            String dir = runs.resolve(m.group(1)).resolve(m.group(2)).toString();
+            var reader = m.group(2).endsWith(".json")
+                    ? spark.read().option("multiLine", true).json(dir) : spark.read().parquet(dir);
+            reader.createOrReplaceTempView(m.group(3));
+            n++;
+        }
+        assertEquals(5, n, "views registered from the note's own text");
+    }
+}
