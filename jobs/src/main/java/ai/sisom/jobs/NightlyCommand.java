@@ -99,15 +99,7 @@ final class NightlyCommand {
             if (partCol != null && done.getFileSystem(hc).exists(done)) {
                 continue;
             }
-            String src = partCol == null ? poolIn : poolIn + "/" + unit;
-            Dataset<Row> in = ImageSources.read(spark, format, src, SisomJob.sourceOptions(cfg));
-            if (partCol != null) {
-                String value = unit.substring(unit.indexOf('=') + 1);
-                if (format == ImageSources.Format.IMAGES) {
-                    in = in.withColumn(ImageSources.ID, concat(lit(unit + "/"), in.col(ImageSources.ID)));
-                }
-                in = in.withColumn(partCol, lit(value));
-            }
+            Dataset<Row> in = unitInput(spark, cfg, format, poolIn, partCol, unit);
             AtomicOutput po = new AtomicOutput(work + "/pool/" + unit, hc);
             try {
                 SisomJob.ExtractCounts c = SisomJob.extractInto(spark, in, extraction, po);
@@ -142,15 +134,43 @@ final class NightlyCommand {
             allRejections.forEach(r -> byReason.put(r.getString(0), r.getLong(1)));
             j.put("rejectedByReason", byReason);
             ScoringCommands.writeJson(j, output.staged("summary.json"), hc);
+            if (ScoringCommands.reportWanted(cfg)) {
+                // thumbnails come from the pool itself: its images are read once more, filtered by id
+                Dataset<Row> images = null;
+                for (String unit : units) {
+                    Dataset<Row> u = unitInput(spark, cfg, format, poolIn, partCol, unit).select(ImageSources.ID,
+                            ImageSources.IMAGE);
+                    images = images == null ? u : images.unionByName(u);
+                }
+                ScoringCommands.writeReport(spark, cfg, output, images, j);
+            }
             output.commit();
             out.printf(Locale.ROOT, "sisom run: done in %.1f s; %d samples scored, %d rejected in total%n",
                     (System.nanoTime() - t0) / 1e9, s.scored(), rejectedTotal);
             ScoringCommands.printScoreSummary(out, s, cfg.get("sisom.output"));
+            if (ScoringCommands.reportWanted(cfg)) {
+                out.println("  report: " + cfg.get("sisom.output") + "/report.html");
+            }
             return 0;
         } catch (Exception | Error e) {
             output.abort();
             throw e;
         }
+    }
+
+    /** One unit of the pool as extraction reads it: ids prefixed with the partition for image trees. */
+    static Dataset<Row> unitInput(SparkSession spark, JobConfig cfg, ImageSources.Format format, String poolIn,
+                                  String partCol, String unit) {
+        String src = partCol == null ? poolIn : poolIn + "/" + unit;
+        Dataset<Row> in = ImageSources.read(spark, format, src, SisomJob.sourceOptions(cfg));
+        if (partCol != null) {
+            String value = unit.substring(unit.indexOf('=') + 1);
+            if (format == ImageSources.Format.IMAGES) {
+                in = in.withColumn(ImageSources.ID, concat(lit(unit + "/"), in.col(ImageSources.ID)));
+            }
+            in = in.withColumn(partCol, lit(value));
+        }
+        return in;
     }
 
     /** The pool's Hive-style partition directories, sorted. */

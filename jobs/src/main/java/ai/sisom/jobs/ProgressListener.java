@@ -65,7 +65,9 @@ final class ProgressListener extends SparkListener {
             s.done++;
             s.items += Math.max(e.taskMetrics().inputMetrics().recordsRead(),
                     e.taskMetrics().outputMetrics().recordsWritten());
-            if (now - s.lastReport >= intervalNanos || s.done == s.tasks) {
+            // stages shorter than the interval stay quiet; longer ones report every interval and when they end
+            boolean longStage = now - s.start >= intervalNanos;
+            if (longStage && (now - s.lastReport >= intervalNanos || s.done == s.tasks)) {
                 s.lastReport = now;
                 double secs = (now - s.start) / 1e9;
                 double left = s.done > 0 ? secs / s.done * (s.tasks - s.done) : Double.NaN;

@@ -6,6 +6,7 @@ import ai.sisom.reference.SisomReference;
 import ai.sisom.scoring.Fusion;
 import ai.sisom.ml.SisomScoringModel;
 import ai.sisom.spark.FeatureTable;
+import ai.sisom.spark.ImageSources;
 import ai.sisom.spark.PoolScoring;
 import ai.sisom.spark.ReferenceIO;
 import org.apache.hadoop.conf.Configuration;
@@ -178,14 +179,39 @@ final class ScoringCommands {
         try {
             ScoreSummary s = scoreInto(spark, features, ref, cfg, output);
             writeJson(s.json(), output.staged("summary.json"), hc);
+            if (reportWanted(cfg)) {
+                // the feature table holds no images: thumbnails only when the pool's images are named
+                Dataset<Row> images = cfg.get("sisom.input.path", null) == null ? null
+                        : SisomJob.readInput(spark, cfg).select(ImageSources.ID, ImageSources.IMAGE);
+                writeReport(spark, cfg, output, images, s.json());
+            }
             output.commit();
             out.printf(Locale.ROOT, "sisom score: %.1f s%n", (System.nanoTime() - t0) / 1e9);
             printScoreSummary(out, s, cfg.get("sisom.output"));
+            if (reportWanted(cfg)) {
+                out.println("  report: " + cfg.get("sisom.output") + "/report.html");
+            }
             return 0;
         } catch (Exception | Error e) {
             output.abort();
             throw e;
         }
+    }
+
+    static boolean reportWanted(JobConfig cfg) {
+        return cfg.getBoolean("sisom.report", true);
+    }
+
+    /** report.html into the staged output, from its scores and selection; images (id, image) may be null. */
+    static void writeReport(SparkSession spark, JobConfig cfg, AtomicOutput output, Dataset<Row> images,
+                            Map<String, Object> summary) throws IOException {
+        int ood = cfg.getInt("sisom.report.ood", 24);
+        if (ood < 0) {
+            throw new IllegalArgumentException("sisom.report.ood must not be negative, got " + ood);
+        }
+        HtmlReport.write(output.staged("report.html"), spark.read().parquet(output.staged("scores")),
+                spark.read().parquet(output.staged("selection")), images, summary, ood,
+                spark.sparkContext().hadoopConfiguration());
     }
 
     /** lfosa-select: LfOSA over a pool extracted with a (K+1)-way detector model. */
@@ -220,6 +246,6 @@ final class ScoringCommands {
     static List<String> keys() {
         return List.of("sisom.labeled.features", "sisom.pool.features", "sisom.reference", "sisom.steepness",
                 "sisom.dOut", "sisom.subset.delta", "sisom.subset.size", "sisom.score", "sisom.lambda", "sisom.q",
-                "sisom.selection", "sisom.greedy.candidateFactor");
+                "sisom.selection", "sisom.greedy.candidateFactor", "sisom.report", "sisom.report.ood");
     }
 }

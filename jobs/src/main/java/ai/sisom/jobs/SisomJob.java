@@ -67,6 +67,9 @@ public final class SisomJob {
               sisom.score           sisome (default) | sisom;  sisom.lambda  fixed fusion weight in [0, 1]
               sisom.q               selection size (default 100)
               sisom.selection       topq (default) | greedy;  sisom.greedy.candidateFactor (default 10)
+              sisom.report          run, score: write report.html (default true); sisom.report.ood: how many of
+                                    the most out-of-distribution samples it shows (default 24); score shows
+                                    thumbnails when sisom.input.path/format name the pool's images
             """;
 
     static final List<String> KNOWN = java.util.stream.Stream.concat(Stream.of("sisom.model", "sisom.input.path",
