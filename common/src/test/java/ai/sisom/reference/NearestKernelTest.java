@@ -91,22 +91,37 @@ class NearestKernelTest {
 
     @Test
     void moreNearTiesThanCandidatesFallBackToTheExhaustiveSearch() {
-        // 30 identical points per class: any query has more equally near points than the kernel keeps
+        // more identical points per class than the kernel keeps as candidates
+        int perClass = NearestKernel.MAX_CANDIDATES + 16;
+        try (NearestKernel k = tiedKernel(perClass)) {
+            assertTrue(k.exhaustiveSearches() > 0, "the crowd of ties was resolved exhaustively");
+        }
+    }
+
+    @Test
+    void nearTiesWithinTheCandidateLimitAreDecidedExactlyWithoutTheExhaustiveSearch() {
+        try (NearestKernel k = tiedKernel(30)) {
+            assertEquals(0, k.exhaustiveSearches());
+        }
+    }
+
+    /** Two classes of identical points each (ids in reverse order, so id ties decide), searched and checked. */
+    private static NearestKernel tiedKernel(int perClass) {
+        int n = 2 * perClass;
         List<String> ids = new ArrayList<>();
         List<float[]> z = new ArrayList<>();
-        int[] labels = new int[60];
-        int[] src = new int[60];
-        for (int i = 0; i < 60; i++) {
-            ids.add("p" + (59 - i));
+        int[] labels = new int[n];
+        int[] src = new int[n];
+        for (int i = 0; i < n; i++) {
+            ids.add(String.format("p%04d", n - 1 - i));
             labels[i] = i % 2;
             src[i] = i;
             z.add(new float[]{0.25f + labels[i] * 0.5f, 0.5f, 0.5f});
         }
         ReferenceSet set = ReferenceSet.of(ids, labels, z, src, List.of("a", "b"));
         float[] q = {0.3f, 0.5f, 0.5f, 0.7f, 0.5f, 0.5f};
-        try (NearestKernel k = new NearestKernel(set)) {
-            assertSame(set, k, q, 2, new int[]{0, 1}, new int[]{-1, 4});
-            assertTrue(k.exhaustiveSearches() > 0, "the tie was resolved exhaustively");
-        }
+        NearestKernel k = new NearestKernel(set);
+        assertSame(set, k, q, 2, new int[]{0, 1}, new int[]{-1, 4});
+        return k;
     }
 }

@@ -58,9 +58,12 @@ public final class DistanceBench {
 
         // median of three timed runs per variant (the Python baselines do the same)
         Ratio[][] keep = new Ratio[1][];
+        double cpu0 = processCpu();
         double tSample = median(() -> keep[0] = Ratio.of(set, pool, n, pcls, none, DOutVariant.SAMPLE));
         Ratio[] sample = keep[0];
         print("sisom-sample", tSample, sum(sample));
+        // CPU seconds per run, all threads: steadier than wall time when other work shares the machine
+        System.out.printf(Locale.ROOT, "cpu-sample %.4f%n", (processCpu() - cpu0) / 3);
         try (ai.sisom.reference.NearestKernel kernel = new ai.sisom.reference.NearestKernel(set)) {
             kernel.search(pool, n, pcls, none, true);
             System.out.printf(Locale.ROOT, "kernel-exhaustive %d of %d queries%n", kernel.exhaustiveSearches(), n);
@@ -120,6 +123,11 @@ public final class DistanceBench {
             s += x.r();
         }
         return s;
+    }
+
+    static double processCpu() {
+        return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+                .getOperatingSystemMXBean()).getProcessCpuTime() / 1e9;
     }
 
     static void print(String name, double secs, double checksum) {
