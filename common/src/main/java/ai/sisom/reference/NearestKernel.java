@@ -39,6 +39,7 @@ public final class NearestKernel implements AutoCloseable {
     private final List<Integer> blockClass = new ArrayList<>();
     private final List<Integer> blockStart = new ArrayList<>();
     private final double maxRefNorm;
+    private final float[] center;
     private final int maxBlockWidth;
     private long exhaustive;
 
@@ -64,6 +65,23 @@ public final class NearestKernel implements AutoCloseable {
         this.m = total;
         colClass = new int[m];
         colRow = new int[m];
+        // Points and queries are shifted by the reference mean before the sgemm: distances do not change, but the
+        // float32 error bound scales with the norms, and features such as z = sigmoid(alpha * u) at low steepness
+        // sit in a tiny ball far from the origin (all near 0.5), where unshifted norms would make every query a
+        // near-tie and send it to the exhaustive search.
+        double[] mean = new double[d];
+        for (int c = 0; c < k; c++) {
+            for (int r = 0; r < set.size(c); r++) {
+                float[] p = set.point(c, r);
+                for (int j = 0; j < d; j++) {
+                    mean[j] += p[j];
+                }
+            }
+        }
+        center = new float[d];
+        for (int j = 0; j < d; j++) {
+            center[j] = m == 0 ? 0f : (float) (mean[j] / m);
+        }
         float[] all = new float[m * d];
         double maxNorm = 0;
         for (int c = 0; c < k; c++) {
@@ -73,9 +91,10 @@ public final class NearestKernel implements AutoCloseable {
                 colRow[col] = r;
                 sourceColumn.put(set.sourceIndex(c, r), col);
                 float[] p = set.point(c, r);
-                System.arraycopy(p, 0, all, col * d, d);
                 double n = 0;
-                for (float v : p) {
+                for (int j = 0; j < d; j++) {
+                    float v = p[j] - center[j];   // rounded once: accounted for in the error bound
+                    all[col * d + j] = v;
                     n += (double) v * v;
                 }
                 maxNorm = Math.max(maxNorm, n);
@@ -206,15 +225,19 @@ public final class NearestKernel implements AutoCloseable {
         for (int i = 0; i < b; i++) {
             in[i] = new Side();
             other[i] = outside ? new Side() : null;
-            System.arraycopy(z, rows[i] * d, q, i * (d + 1), d);
-            q[i * (d + 1) + d] = 1f;
             double xn = 0;
             for (int j = 0; j < d; j++) {
-                xn += (double) q[i * (d + 1) + j] * q[i * (d + 1) + j];
+                float v = z[rows[i] * d + j] - center[j];
+                q[i * (d + 1) + j] = v;
+                xn += (double) v * v;
             }
-            // rigorous error bound of |r|^2 - 2 x.r from a float32 sgemm of length D + 1 with float32 inputs
-            // (-2r and |r|^2 rounded once each; relative unit roundoff 2^-24)
-            err[i] = 1.01 * (d + 4) * 0x1p-24 * (maxRefNorm + 2 * Math.sqrt(xn * maxRefNorm)) + 1e-30;
+            q[i * (d + 1) + d] = 1f;
+            // rigorous error bound of |r|^2 - 2 x.r (shifted) against the exact |x - r|^2 - |x|^2: the float32
+            // sgemm of length D + 1 (-2r and |r|^2 rounded once each; unit roundoff 2^-24), plus the rounding of
+            // the two shifts, which moves |x - r|^2 by at most 2 * 2^-24 * (|x| + |r|)^2 (to first order)
+            double xr = Math.sqrt(xn) + Math.sqrt(maxRefNorm);
+            err[i] = 1.01 * ((d + 4) * 0x1p-24 * (maxRefNorm + 2 * Math.sqrt(xn * maxRefNorm))
+                    + 2.01 * 0x1p-24 * xr * xr) + 1e-30;
             Integer col = exclude[rows[i]] >= 0 ? sourceColumn.get(exclude[rows[i]]) : null;
             skipCol[i] = col != null && colClass[col] == c ? col : -1;
         }

@@ -42,6 +42,16 @@ public record Fusion(Score score, Double fixedLambda) implements Serializable {
         return fixedLambda != null ? fixedLambda : st.rAvg();
     }
 
+    /** The coefficient of the z-normalised energy in the selected score (0 for SISOM). */
+    public double energyCoefficient(ReferenceStats st) {
+        return score == Score.SISOME ? Math.min(weight(st), 1) : 0;
+    }
+
+    /** The coefficient of the z-normalised ratio in the selected score (1 for SISOM). */
+    public double ratioCoefficient(ReferenceStats st) {
+        return score == Score.SISOME ? Math.max(1 - weight(st), 0) : 1;
+    }
+
     public static double sisom(double r, ReferenceStats st) {
         return (r - st.rAvg()) / st.sigmaR();
     }

@@ -137,6 +137,8 @@ public final class ImageSources {
         return files.select(cols.toArray(new Column[0]));
     }
 
+    static final long MANIFEST_ROWS_PER_TASK = 20_000;
+
     static Dataset<Row> manifest(SparkSession spark, String path, Options o) {
         Dataset<Row> m = spark.read().option("header", "true").option("mode", "FAILFAST").csv(path);
         require(m.schema(), "path", DataTypes.StringType, path, "a 'path' column in the manifest header");
@@ -156,6 +158,12 @@ public final class ImageSources {
         Dataset<Row> sel = o.labeled
                 ? m.select(col("path"), col(o.idColumn), col(o.labelColumn))
                 : m.select(col("path"), col(o.idColumn));
+        // a manifest is a small file and Spark reads it as one partition: spread its rows over the cluster before
+        // the images are fetched (by id hash, so a retried task sees the same rows), at most 20,000 rows per task
+        long rows = sel.count();
+        int parts = (int) Math.max(spark.sparkContext().defaultParallelism(), (rows + MANIFEST_ROWS_PER_TASK - 1)
+                / MANIFEST_ROWS_PER_TASK);
+        sel = sel.repartition(parts, col(o.idColumn));
         var conf = spark.sparkContext().broadcast(
                 new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()),
                 scala.reflect.ClassTag$.MODULE$.apply(SerializableConfiguration.class));

@@ -90,6 +90,39 @@ class NearestKernelTest {
     }
 
     @Test
+    void featuresInATinyBallFarFromTheOriginNeedNoExhaustiveSearch() {
+        // z = sigmoid(alpha * u) at low steepness: every coordinate within about 1e-4 of 0.5
+        Random rnd = new Random(3);
+        int d = 32;
+        int n = 300;
+        List<String> ids = new ArrayList<>();
+        List<float[]> z = new ArrayList<>();
+        int[] labels = new int[n];
+        int[] src = new int[n];
+        float[] q = new float[n * d];
+        int[] cls = new int[n];
+        int[] ex = new int[n];
+        for (int i = 0; i < n; i++) {
+            ids.add(String.format("t%04d", i));
+            labels[i] = i % 3;
+            src[i] = i;
+            float[] x = new float[d];
+            for (int j = 0; j < d; j++) {
+                x[j] = (float) (0.5 + 1e-4 * (rnd.nextGaussian() + labels[i]));
+                q[i * d + j] = (float) (0.5 + 1e-4 * (rnd.nextGaussian() + labels[i]));
+            }
+            z.add(x);
+            cls[i] = labels[i];
+            ex[i] = -1;
+        }
+        ReferenceSet set = ReferenceSet.of(ids, labels, z, src, List.of("a", "b", "c"));
+        try (NearestKernel k = new NearestKernel(set)) {
+            assertSame(set, k, q, n, cls, ex);
+            assertEquals(0, k.exhaustiveSearches(), "shifting by the reference mean keeps the error bound small");
+        }
+    }
+
+    @Test
     void moreNearTiesThanCandidatesFallBackToTheExhaustiveSearch() {
         // more identical points per class than the kernel keeps as candidates
         int perClass = NearestKernel.MAX_CANDIDATES + 16;

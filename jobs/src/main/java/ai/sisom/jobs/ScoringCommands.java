@@ -122,8 +122,9 @@ final class ScoringCommands {
             s.put("q", q);
             s.put("selected", selected);
             s.put("score", fusion.score().name().toLowerCase(Locale.ROOT));
-            s.put("energyWeight", Math.min(fusion.weight(st), 1));
-            s.put("ratioWeight", Math.max(1 - fusion.weight(st), 0));
+            // the coefficients of the score that selection used (SISOM: the ratio alone)
+            s.put("energyWeight", fusion.energyCoefficient(st));
+            s.put("ratioWeight", fusion.ratioCoefficient(st));
             s.put("rAvg", st.rAvg());
             s.put("sigmaR", st.sigmaR());
             s.put("muE", st.muE());

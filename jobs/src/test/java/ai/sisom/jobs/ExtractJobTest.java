@@ -132,6 +132,12 @@ class ExtractJobTest {
         csv.append("missing/none.png,ghost,bag\n");
         Files.writeString(dir.resolve("manifest.csv"), csv.toString());
 
+        // the one-partition CSV is spread over the cores before the images are read
+        ai.sisom.spark.ImageSources.Options opts = new ai.sisom.spark.ImageSources.Options();
+        opts.labeled = true;
+        assertEquals(2, ai.sisom.spark.ImageSources.read(spark, ai.sisom.spark.ImageSources.Format.MANIFEST,
+                dir.resolve("manifest.csv").toString(), opts).rdd().getNumPartitions());
+
         String viaManifest = tmp.resolve("fm").toString();
         String summary = run(extractArgs(dir.resolve("manifest.csv").toString(), "manifest", viaManifest,
                 "sisom.input.labeled=true"));
