@@ -367,9 +367,9 @@ public final class OodBenchmark {
         return d.get(d.size() / 2);
     }
 
-    record Row2(String method, String set, String group, OodMetrics.Result m) {}
+    record SetResult(String method, String set, String group, OodMetrics.Result m) {}
 
-    record Results(List<String> oodSets, Map<String, String> groupOf, List<Row2> rows) {
+    record Results(List<String> oodSets, Map<String, String> groupOf, List<SetResult> rows) {
         OodMetrics.Result get(String method, String set) {
             return rows.stream().filter(r -> r.method.equals(method) && r.set.equals(set)).findFirst().orElseThrow().m;
         }
@@ -394,12 +394,12 @@ public final class OodBenchmark {
         if (eval.stream().noneMatch(s -> s.group().equals("id")) || sets.isEmpty()) {
             throw new IllegalArgumentException("the evaluation set needs in-distribution and OOD samples");
         }
-        List<Row2> rows = new ArrayList<>();
+        List<SetResult> rows = new ArrayList<>();
         for (Scored m : methods) {
             double[] id = pick(eval, m.scores(), s -> s.group().equals("id"));
             for (String set : sets) {
                 double[] ood = pick(eval, m.scores(), s -> s.set().equals(set));
-                rows.add(new Row2(m.name(), set, groupOf.get(set), OodMetrics.compute(id, ood)));
+                rows.add(new SetResult(m.name(), set, groupOf.get(set), OodMetrics.compute(id, ood)));
             }
         }
         return new Results(sets, groupOf, rows);
