@@ -41,7 +41,7 @@ import java.util.Map;
  * Keys (defaults in {@link #DEFAULTS}): {@code model}, {@code knn.k}, {@code vim.dim} (0: half the penultimate
  * width, OpenOOD's choice for narrow networks), {@code steepness.fixed}, {@code steepness.grid},
  * {@code subset.fraction}, {@code subset.neighbours} (ProbCover delta = median distance to that same-class
- * neighbour), {@code threads}.
+ * neighbour), {@code threads}, {@code features} (reuse an earlier run's extract outputs instead of extracting).
  * <p>
  * Outputs in OUT: {@code results.csv} (method, set, group, metrics, seconds), {@code results.md} (ranked tables),
  * {@code scores.csv} (every sample's score under every method, for the plots), {@code features/} (extract output).
@@ -61,6 +61,8 @@ public final class OodBenchmark {
         DEFAULTS.put("subset.fraction", "0.1");
         DEFAULTS.put("subset.neighbours", "10");
         DEFAULTS.put("threads", "2");
+        // empty: extract; a directory: reuse the fit/ and eval/ extract outputs of an earlier run on the same data
+        DEFAULTS.put("features", "");
     }
 
     /** One evaluation sample: its set and group from truth.csv, its features from the extract job. */
@@ -104,10 +106,17 @@ public final class OodBenchmark {
                 .config("spark.sql.shuffle.partitions", "4").getOrCreate();
         try {
             // features through the production extract job, so they are exactly what a nightly run scores
-            String fitDir = out.resolve("features/fit").toString();
-            String evalDir = out.resolve("features/eval").toString();
-            extract(cfg, data.resolve("fit/manifest.csv"), fitDir, true, log);
-            extract(cfg, data.resolve("eval/manifest.csv"), evalDir, false, log);
+            Path featureRoot = cfg.get("features").isEmpty() ? out.resolve("features") : Paths.get(cfg.get("features"));
+            String fitDir = featureRoot.resolve("fit").toString();
+            String evalDir = featureRoot.resolve("eval").toString();
+            if (cfg.get("features").isEmpty()) {
+                extract(cfg, data.resolve("fit/manifest.csv"), fitDir, true, log);
+                extract(cfg, data.resolve("eval/manifest.csv"), evalDir, false, log);
+            } else if (!Files.isDirectory(featureRoot.resolve("fit/features"))
+                    || !Files.isDirectory(featureRoot.resolve("eval/features"))) {
+                // a mismatch with DATA is caught below: every feature row must be in truth.csv and vice versa
+                throw new IllegalArgumentException("features=" + featureRoot + " has no fit/features or eval/features");
+            }
             Dataset<Row> fitDf = features(spark, fitDir);
             Dataset<Row> evalDf = features(spark, evalDir);
             List<String> classes = FeatureColumns.classNamesOf(fitDf.schema());

@@ -106,6 +106,19 @@ class OodBenchmarkTest {
         assertEquals(0.9179, a, 3 * Math.sqrt(0.9179 * 0.0821 / 500), "ID accuracy");
         assertTrue(log.toString(StandardCharsets.UTF_8).contains("ood-benchmark: 500 fit, 1250 eval samples"),
                 log.toString(StandardCharsets.UTF_8));
+
+        // reusing the extracted features gives the same metrics (scoring is deterministic), without extracting
+        Path again = tmp.resolve("again");
+        OodBenchmark.run(data, again, new String[]{"features=" + out.resolve("features")}, System.out);
+        assertFalse(Files.exists(again.resolve("features")));
+        List<String> first = Files.readAllLines(out.resolve("results.csv"));
+        List<String> second = Files.readAllLines(again.resolve("results.csv"));
+        assertEquals(first.size(), second.size());
+        for (int i = 0; i < first.size(); i++) {
+            // the last column is the method's run time
+            assertEquals(first.get(i).substring(0, first.get(i).lastIndexOf(',')),
+                    second.get(i).substring(0, second.get(i).lastIndexOf(',')));
+        }
     }
 
     @Test
