@@ -76,7 +76,7 @@ def to_tensor(images_u8):
 class JobServer:
     """The JVM that runs the Spark jobs; one command at a time over stdin/stdout (see JobServer.java)."""
 
-    def __init__(self, launch_file, log_path):
+    def __init__(self, launch_file, log_path, threads):
         jvm, cp = [], None
         with open(launch_file) as f:
             for line in f:
@@ -88,7 +88,9 @@ class JobServer:
         if cp is None:
             raise SystemExit(f"{launch_file} has no 'cp' line: write it with JobServer --print-launch")
         java = os.path.join(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else "java"
-        env = dict(os.environ, DJL_OFFLINE="true")
+        # libtorch's thread pool as large as the Python side's: on a busy machine, more threads than cores make
+        # OpenMP spin and slow everything down by an order of magnitude
+        env = dict(os.environ, DJL_OFFLINE="true", OMP_NUM_THREADS=str(threads))
         self.log = open(log_path, "a")
         self.proc = subprocess.Popen([java, *jvm, "-cp", cp, "ai.sisom.bench.JobServer"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=self.log, text=True, env=env)
@@ -301,7 +303,7 @@ class Experiment:
 
 
 def run_setting(cfg, data, setting, strategies, jobs, work, rows, sel_rows, init_rows):
-    for seed in range(cfg.seeds):
+    for seed in range(cfg.first_seed, cfg.first_seed + cfg.seeds):
         t_seed = time.time()
         ex = Experiment(cfg, data, setting, seed, jobs, work)
         init_rows += [(setting, seed, ex.ids[i]) for i in ex.initial]
@@ -353,7 +355,8 @@ def summarise(rows, out, cfg, strategies_by_setting):
         title = "Closed set (all 10 classes)" if setting == "closed" else \
             f"Open set ({cfg.known_classes} known classes, {10 - cfg.known_classes} unknown in the pool)"
         md.append(f"### {title}\n")
-        md.append(f"Test accuracy, mean ± std over {cfg.seeds} seed(s); AULC = area under the accuracy curve over "
+        n_seeds = len({x["seed"] for x in r})
+        md.append(f"Test accuracy, mean ± std over {n_seeds} seed(s); AULC = area under the accuracy curve over "
                   "the labels queried, divided by their range (mean accuracy over the budget).\n")
         head = "| strategy | " + " | ".join(f"cycle {c} ({cfg.initial + c * cfg.q})" for c in cycles) + " | AULC |"
         md += [head, "|" + "---|" * (len(cycles) + 2)]
@@ -418,10 +421,17 @@ def main(argv=None):
     p.add_argument("--closed-set", action=argparse.BooleanOptionalAction, default=True,
                    help="run the closed-set setting (default on)")
     p.add_argument("--strategies", default=",".join(ALL), help=f"comma-separated subset of {','.join(ALL)}")
-    p.add_argument("--launch", required=True, help="the JobServer --print-launch output (bench/active-learning.sh)")
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--launch", help="the JobServer --print-launch output (bench/active-learning.sh)")
+    p.add_argument("--threads", type=int, default=2, help="torch and libtorch threads (1 on a busy machine)")
+    p.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed .. first-seed + seeds - 1")
+    p.add_argument("--merge", nargs="+", metavar="DIR",
+                   help="run nothing: combine the outputs of runs over other seeds (same configuration) into --out")
     p.add_argument("--out", required=True)
     cfg = p.parse_args(argv)
+    if cfg.merge:
+        return merge(cfg.merge, os.path.abspath(cfg.out))
+    if not cfg.launch:
+        p.error("--launch is required (bench/active-learning.sh writes it)")
     for k, v in PRESETS[cfg.preset].items():
         if getattr(cfg, k) is None:
             setattr(cfg, k, v)
@@ -444,13 +454,13 @@ def main(argv=None):
     os.makedirs(work, exist_ok=True)
     cfg.conf = os.path.join(work, "al.properties")
     with open(cfg.conf, "w") as f:
-        f.write("spark.master=local[2]\nspark.app.name=sisom-al-benchmark\nspark.ui.enabled=false\n"
+        f.write(f"spark.master=local[{cfg.threads}]\nspark.app.name=sisom-al-benchmark\nspark.ui.enabled=false\n"
                 "spark.sql.shuffle.partitions=2\nsisom.batchSize=64\nsisom.resize=none\n"
                 f"sisom.steepness={STEEPNESS}\nsisom.dOut=sample\nsisom.progressSeconds=600\n")
     t0 = time.time()
     data = (read_idx("train-images-idx3-ubyte.gz"), read_idx("train-labels-idx1-ubyte.gz"),
             read_idx("t10k-images-idx3-ubyte.gz"), read_idx("t10k-labels-idx1-ubyte.gz"))
-    jobs = JobServer(cfg.launch, os.path.join(out, "jobs.log"))
+    jobs = JobServer(cfg.launch, os.path.join(out, "jobs.log"), cfg.threads)
     rows, sel_rows, init_rows = [], [], []
     by_setting = {}
     try:
@@ -462,8 +472,23 @@ def main(argv=None):
             run_setting(cfg, data, "open", by_setting["open"], jobs, work, rows, sel_rows, init_rows)
     finally:
         jobs.close()
-    fields = ["setting", "strategy", "seed", "cycle", "labeled", "known_labeled", "accuracy", "queried",
-              "queried_known", "known_share", "known_recall", "select_seconds"]
+    write_outputs(out, rows, sel_rows, init_rows)
+    summarise(rows, out, cfg, by_setting)
+    seconds = time.time() - t0
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump({k: v for k, v in vars(cfg).items() if k not in ("launch", "conf", "out", "merge")} |
+                  {"strategiesBySetting": by_setting, "steepness": STEEPNESS, "lfosaTemperature": LFOSA_T,
+                   "seconds": round(seconds)}, f, indent=2)
+    print(f"done in {seconds:.0f}s: {out}/summary.md", flush=True)
+    return 0
+
+
+FIELDS = ["setting", "strategy", "seed", "cycle", "labeled", "known_labeled", "accuracy", "queried",
+          "queried_known", "known_share", "known_recall", "select_seconds"]
+
+
+def write_outputs(out, rows, sel_rows, init_rows):
+    fields = FIELDS
     with open(os.path.join(out, "cycles.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=fields)
         w.writeheader()
@@ -476,12 +501,48 @@ def main(argv=None):
         w = csv.writer(f)
         w.writerow(["setting", "seed", "id"])
         w.writerows(init_rows)
+
+
+def merge(dirs, out):
+    """Combines runs of one configuration over different seeds (e.g. run side by side on a busy machine)."""
+    configs = []
+    for d in dirs:
+        with open(os.path.join(d, "config.json")) as f:
+            configs.append(json.load(f))
+    keys = [k for k in PRESETS["full"] if k != "seeds"] + ["known_classes"]
+    for d, c in zip(dirs[1:], configs[1:]):
+        diff = [k for k in keys if c[k] != configs[0][k]]
+        if diff:
+            raise SystemExit(f"cannot merge {d}: its configuration differs from {dirs[0]} in {diff}")
+    rows, sel_rows, init_rows, by_setting, seen = [], [], [], {}, set()
+    for d, c in zip(dirs, configs):
+        with open(os.path.join(d, "cycles.csv")) as f:
+            for r in csv.DictReader(f):
+                for k in ("seed", "cycle", "labeled", "known_labeled", "queried"):
+                    r[k] = int(r[k])
+                for k in ("accuracy", "known_recall"):
+                    r[k] = float(r[k])
+                r["known_share"] = float(r["known_share"]) if r["known_share"] else ""
+                if (r["setting"], r["strategy"], r["seed"], r["cycle"]) in seen:
+                    raise SystemExit(f"{d} repeats {r['setting']} {r['strategy']} seed {r['seed']}: merge other seeds")
+                seen.add((r["setting"], r["strategy"], r["seed"], r["cycle"]))
+                rows.append(r)
+        with open(os.path.join(d, "selections.csv")) as f:
+            sel_rows += [tuple(r) for r in list(csv.reader(f))[1:]]
+        with open(os.path.join(d, "initial.csv")) as f:
+            init_rows += [tuple(r) for r in list(csv.reader(f))[1:]]
+        for setting, strategies in c["strategiesBySetting"].items():
+            if by_setting.setdefault(setting, strategies) != strategies:
+                raise SystemExit(f"cannot merge {d}: other strategies for the {setting} setting")
+    os.makedirs(out, exist_ok=True)
+    cfg = argparse.Namespace(**configs[0])
+    cfg.seeds = len({r["seed"] for r in rows})
+    write_outputs(out, rows, sel_rows, init_rows)
     summarise(rows, out, cfg, by_setting)
-    seconds = time.time() - t0
     with open(os.path.join(out, "config.json"), "w") as f:
-        json.dump({k: v for k, v in vars(cfg).items() if k not in ("launch", "conf", "out")} |
-                  {"steepness": STEEPNESS, "lfosaTemperature": LFOSA_T, "seconds": round(seconds)}, f, indent=2)
-    print(f"done in {seconds:.0f}s: {out}/summary.md", flush=True)
+        json.dump(configs[0] | {"seeds": cfg.seeds, "first_seed": min(r["seed"] for r in rows), "mergedFrom": dirs,
+                                "seconds": [c["seconds"] for c in configs]}, f, indent=2)
+    print(f"merged {len(dirs)} runs: {out}/summary.md", flush=True)
     return 0
 
 
