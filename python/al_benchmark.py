@@ -246,11 +246,11 @@ class Experiment:
     def select(self, strategy, model, labeled, invalid, cycle, q):
         """Positions (into the pool) of the q samples the strategy queries next."""
         unl = np.setdiff1d(np.arange(len(self.ids)), np.concatenate([labeled, invalid]))
+        if strategy == "random":
+            return unl[S.random_pick(len(unl), q, self.rng)]
         if strategy in BASELINES:
             probs, pen = outputs(model, self.x[unl])
-            if strategy == "random":
-                pick = S.random_pick(len(unl), q, self.rng)
-            elif strategy == "entropy":
+            if strategy == "entropy":
                 pick = S.entropy_pick(probs, q)
             elif strategy == "margin":
                 pick = S.margin_pick(probs, q)
