@@ -399,6 +399,7 @@ def summarise(rows, out, cfg, strategies_by_setting):
         axes[0].legend(fontsize=8)
         if setting == "open":
             axes[1].set_xlabel("cycle")
+            axes[1].set_xticks(range(1, cfg.cycles + 1))
             axes[1].set_ylabel("known-class share of the queries")
             axes[1].set_ylim(0, 1.02)
             axes[1].grid(alpha=0.3)
