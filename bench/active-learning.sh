@@ -4,7 +4,8 @@
 # Seeds can run side by side (--first-seed N --seeds 1, each with its own OUT; --threads 1 on a busy machine; build
 # once, then SISOM_SKIP_BUILD=1 so the copies do not rebuild at the same time) and be combined with
 #   /usr/bin/python3 python/al_benchmark.py --merge OUT1 OUT2 ... --out OUT
-# --reduced is the CI configuration (minutes); without it, the full one (about an hour on 2 cores).
+# --reduced is the CI configuration (about a minute on an idle 2-core machine); without it, the full one (estimated
+# at about an hour on 2 cores, not measured yet).
 # Needs Debian's python3-torch python3-numpy python3-matplotlib python3-pil and dataset-fashion-mnist.
 set -euo pipefail
 cd "$(dirname "$0")/.."
