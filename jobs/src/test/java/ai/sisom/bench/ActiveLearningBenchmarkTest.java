@@ -99,8 +99,9 @@ class ActiveLearningBenchmarkTest {
         }
         assumeTrue(ready, "Debian's python3-torch/matplotlib/PIL or dataset-fashion-mnist missing: benchmark skipped");
         Path out = tmp.resolve("out");
+        // one thread: the reduced run is tiny, and two threads on a busy machine make OpenMP spin (10x slower)
         Process p = new ProcessBuilder(python(), "python/al_benchmark.py", "--preset", "reduced", "--open-set",
-                "--launch", launchFile().toString(), "--out", out.toString())
+                "--threads", "1", "--launch", launchFile().toString(), "--out", out.toString())
                 .directory(root().toFile()).redirectErrorStream(true).start();
         String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(15, TimeUnit.MINUTES), "benchmark timed out");
