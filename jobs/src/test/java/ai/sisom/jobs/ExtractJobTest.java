@@ -156,7 +156,14 @@ class ExtractJobTest {
         Map<String, Row> b = byId(viaParquet + "/features");
         assertEquals(a.keySet(), b.keySet());
         for (String id : a.keySet()) {
-            assertEquals(a.get(id).getList(a.get(id).fieldIndex("u")), b.get(id).getList(b.get(id).fieldIndex("u")));
+            // the two inputs are split into different network batches, and libtorch's CPU kernels may round a
+            // sample differently in another batch: equal to float32 rounding, not bit for bit
+            List<Float> ua = a.get(id).getList(a.get(id).fieldIndex("u"));
+            List<Float> ub = b.get(id).getList(b.get(id).fieldIndex("u"));
+            assertEquals(ua.size(), ub.size());
+            for (int j = 0; j < ua.size(); j++) {
+                assertEquals(ua.get(j), ub.get(j), 1e-6 + 1e-5 * Math.abs(ua.get(j)), id + " u[" + j + "]");
+            }
             assertEquals(a.get(id).getString(a.get(id).fieldIndex("label")), b.get(id).getString(b.get(id).fieldIndex("label")),
                     "the label passes through");
         }
