@@ -44,12 +44,12 @@ public record Fusion(Score score, Double fixedLambda) implements Serializable {
 
     /** The coefficient of the z-normalised energy in the selected score (0 for SISOM). */
     public double energyCoefficient(ReferenceStats st) {
-        return score == Score.SISOME ? Math.min(weight(st), 1) : 0;
+        return score == Score.SISOME ? sisomeEnergyWeight(st) : 0;
     }
 
     /** The coefficient of the z-normalised ratio in the selected score (1 for SISOM). */
     public double ratioCoefficient(ReferenceStats st) {
-        return score == Score.SISOME ? Math.max(1 - weight(st), 0) : 1;
+        return score == Score.SISOME ? sisomeRatioWeight(st) : 1;
     }
 
     public static double sisom(double r, ReferenceStats st) {
@@ -57,7 +57,14 @@ public record Fusion(Score score, Double fixedLambda) implements Serializable {
     }
 
     public double sisome(double r, double energy, ReferenceStats st) {
-        double w = weight(st);
-        return Math.min(w, 1) * (energy - st.muE()) / st.sigmaE() + Math.max(1 - w, 0) * sisom(r, st);
+        return sisomeEnergyWeight(st) * (energy - st.muE()) / st.sigmaE() + sisomeRatioWeight(st) * sisom(r, st);
+    }
+
+    private double sisomeEnergyWeight(ReferenceStats st) {
+        return Math.min(weight(st), 1);
+    }
+
+    private double sisomeRatioWeight(ReferenceStats st) {
+        return Math.max(1 - weight(st), 0);
     }
 }

@@ -2,6 +2,7 @@ package ai.sisom.jobs;
 
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 
@@ -26,6 +27,8 @@ import java.util.Map;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.isnan;
 import static org.apache.spark.sql.functions.not;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.when;
 import static org.apache.spark.sql.functions.max;
 import static org.apache.spark.sql.functions.min;
 
@@ -37,6 +40,9 @@ import static org.apache.spark.sql.functions.min;
 final class HtmlReport {
     static final int THUMB = 96;
     static final int BINS = 30;
+    /** summary.json fields shown in the report's table, in order. */
+    static final List<String> SUMMARY_KEYS = List.of("scored", "selected", "score", "rAvg", "sigmaR", "muE", "sigmaE",
+            "energyWeight", "ratioWeight", "dOutVariant", "dOutZero", "rejected");
 
     private HtmlReport() {}
 
@@ -76,13 +82,11 @@ final class HtmlReport {
                 .append("px;image-rendering:pixelated;background:#eee}table{border-collapse:collapse}")
                 .append("td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:right}</style></head><body>");
         h.append("<h1>SISOM run report</h1><table><tr>");
-        for (String k : List.of("scored", "selected", "score", "rAvg", "sigmaR", "muE", "sigmaE", "energyWeight",
-                "ratioWeight", "dOutVariant", "dOutZero", "rejected")) {
+        for (String k : SUMMARY_KEYS) {
             h.append("<th>").append(esc(k)).append("</th>");
         }
         h.append("</tr><tr>");
-        for (String k : List.of("scored", "selected", "score", "rAvg", "sigmaR", "muE", "sigmaE", "energyWeight",
-                "ratioWeight", "dOutVariant", "dOutZero", "rejected")) {
+        for (String k : SUMMARY_KEYS) {
             Object v = summary.get(k);
             h.append("<td>").append(esc(v instanceof Double d ? String.format(Locale.ROOT, "%.4f", d) : String.valueOf(v)))
                     .append("</td>");
@@ -122,17 +126,20 @@ final class HtmlReport {
 
     /** Histogram of a column as inline SVG, with a marker at the reference value (r_avg or mu_E). */
     static String histogram(Dataset<Row> scores, String column, String title, String markerName, Double marker) {
-        Row mm = scores.filter(col(column).isNotNull().and(not(isnan(col(column)))))
-                .agg(min(column), max(column)).first();
+        Column valid = col(column).isNotNull().and(not(isnan(col(column))));
+        Row mm = scores.agg(min(when(valid, col(column))), max(when(valid, col(column))),
+                sum(when(valid, 0).otherwise(1))).first();
+        long missing = mm.isNullAt(2) ? 0 : mm.getLong(2);
         if (mm.isNullAt(0)) {
-            return "<p>" + esc(title) + ": no samples.</p>";
+            return "<p>" + esc(title) + ": no samples" + (missing > 0 ? " (" + missing + " without a value)" : "")
+                    + ".</p>";
         }
         double lo = mm.getDouble(0);
         double hi = mm.getDouble(1);
         double width = hi > lo ? (hi - lo) / BINS : 1;
         long[] counts = new long[BINS];
-        for (Row r : scores.filter(col(column).isNotNull().and(not(isnan(col(column))))).selectExpr("least(" + BINS + " - 1, cast(floor((" + column + " - " + lo + ") / " + width
-                + ") as int)) AS b").groupBy("b").count().collectAsList()) {
+        for (Row r : scores.filter(valid).selectExpr("least(" + BINS + " - 1, cast(floor((" + column + " - " + lo
+                + ") / " + width + ") as int)) AS b").groupBy("b").count().collectAsList()) {
             counts[r.getInt(0)] = r.getLong(1);
         }
         long top = 1;
@@ -141,8 +148,9 @@ final class HtmlReport {
         }
         int w = 600;
         int hgt = 160;
-        String caption = title + " (pool samples per bin" + (marker == null ? ")"
-                : String.format(Locale.ROOT, "; red line: %s = %.4f of the labeled set)", markerName, marker));
+        String caption = title + " (pool samples per bin" + (missing > 0 ? "; " + missing + " without a value, not shown" : "")
+                + (marker == null ? ")" : String.format(Locale.ROOT, "; red line: %s = %.4f of the labeled set)",
+                markerName, marker));
         StringBuilder s = new StringBuilder("<figure><figcaption>" + esc(caption) + "</figcaption><svg width=\"" + w
                 + "\" height=\"" + (hgt + 20) + "\" role=\"img\" aria-label=\"" + esc(title) + "\">");
         double bw = (double) w / BINS;

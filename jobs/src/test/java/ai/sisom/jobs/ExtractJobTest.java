@@ -13,7 +13,6 @@ import org.junit.jupiter.api.io.TempDir;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.io.Reader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -22,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
+import static ai.sisom.jobs.JobTests.runJob;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** The extract and import commands end to end in Spark local mode, on the bundled samples. */
@@ -34,23 +34,13 @@ class ExtractJobTest {
 
     @BeforeAll
     static void start() {
-        String prop = System.getProperty("sisom.repo.root");
-        root = prop != null ? Paths.get(prop) : Paths.get("..").toAbsolutePath().normalize();
-        spark = SparkSession.builder().master("local[2]").appName("sisom-test")
-                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate();
+        root = JobTests.repoRoot();
+        spark = JobTests.localSpark("sisom-test");
     }
 
     @AfterAll
     static void stop() {
         spark.stop();
-    }
-
-    private String run(String... args) throws Exception {
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        int rc = SisomJob.run(args, new PrintStream(buf, true, StandardCharsets.UTF_8));
-        String out = buf.toString(StandardCharsets.UTF_8);
-        assertEquals(0, rc, out);
-        return out;
     }
 
     private String[] extractArgs(String input, String format, String output, String... more) {
@@ -80,7 +70,7 @@ class ExtractJobTest {
         Files.writeString(pool.resolve("notes.txt"), "not an image");
         String out = tmp.resolve("out").toString();
 
-        String summary = run(extractArgs(pool.toString(), "images", out));
+        String summary = runJob(extractArgs(pool.toString(), "images", out));
         assertTrue(summary.contains("14 items, 12 scored, 2 rejected"), summary);
 
         List<Row> rejected = spark.read().option("header", "true").csv(out + "/rejections").collectAsList();
@@ -139,7 +129,7 @@ class ExtractJobTest {
                 dir.resolve("manifest.csv").toString(), opts).rdd().getNumPartitions());
 
         String viaManifest = tmp.resolve("fm").toString();
-        String summary = run(extractArgs(dir.resolve("manifest.csv").toString(), "manifest", viaManifest,
+        String summary = runJob(extractArgs(dir.resolve("manifest.csv").toString(), "manifest", viaManifest,
                 "sisom.input.labeled=true"));
         assertTrue(summary.contains("9 items, 8 scored, 1 rejected"), summary);
         assertTrue(summary.contains("file not found: missing/none.png"), summary);
@@ -147,10 +137,10 @@ class ExtractJobTest {
         // import the same manifest (without the missing row) into Parquet, then extract from the Parquet copy
         Files.writeString(dir.resolve("manifest.csv"), csv.substring(0, csv.indexOf("missing/")));
         String parquet = tmp.resolve("pq").toString();
-        run("import", "--set", "sisom.input.path=" + dir.resolve("manifest.csv"), "--set", "sisom.input.format=manifest",
+        runJob("import", "--set", "sisom.input.path=" + dir.resolve("manifest.csv"), "--set", "sisom.input.format=manifest",
                 "--set", "sisom.input.labeled=true", "--set", "sisom.output=" + parquet);
         String viaParquet = tmp.resolve("fp").toString();
-        run(extractArgs(parquet + "/data", "parquet", viaParquet, "sisom.input.labeled=true"));
+        runJob(extractArgs(parquet + "/data", "parquet", viaParquet, "sisom.input.labeled=true"));
 
         Map<String, Row> a = byId(viaManifest + "/features");
         Map<String, Row> b = byId(viaParquet + "/features");
@@ -181,7 +171,7 @@ class ExtractJobTest {
         Files.createDirectories(pool);
         Files.copy(root.resolve("common/src/test/resources/golden/g00.png"), pool.resolve("a.png"));
         String out = tmp.resolve("o").toString();
-        run(extractArgs(pool.toString(), "images", out));
+        runJob(extractArgs(pool.toString(), "images", out));
         long before = spark.read().parquet(out + "/features").count();
 
         // a model whose metadata is fine but whose network is garbage: the driver accepts it, the executors fail

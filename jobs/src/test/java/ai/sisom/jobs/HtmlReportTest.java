@@ -9,10 +9,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 import javax.imageio.ImageIO;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
 import java.io.File;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -24,6 +21,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
+import static ai.sisom.jobs.JobTests.runJob;
 import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -38,10 +36,8 @@ class HtmlReportTest {
 
     @BeforeAll
     static void start() throws Exception {
-        String prop = System.getProperty("sisom.repo.root");
-        root = prop != null ? Paths.get(prop) : Paths.get("..").toAbsolutePath().normalize();
-        spark = SparkSession.builder().master("local[2]").appName("sisom-report-test")
-                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate();
+        root = JobTests.repoRoot();
+        spark = JobTests.localSpark("sisom-report-test");
         work = Files.createTempDirectory("sisom-report");
         // a small pool: 40 Fashion-MNIST test images and 20 digits (out-of-distribution)
         Path pool = work.resolve("pool");
@@ -56,7 +52,7 @@ class HtmlReportTest {
             }
         }
         results = work.resolve("results");
-        runOutput = run("run", "--set", "sisom.model=" + root.resolve("data-samples/model/fmnist_resnet18w16.pt"),
+        runOutput = runJob("run", "--set", "sisom.model=" + root.resolve("data-samples/model/fmnist_resnet18w16.pt"),
                 "--set", "sisom.labeled.path=" + root.resolve("data-samples/labeled/parquet/data"),
                 "--set", "sisom.labeled.format=parquet", "--set", "sisom.input.path=" + pool,
                 "--set", "sisom.input.format=images", "--set", "sisom.work=" + work.resolve("work"),
@@ -67,21 +63,11 @@ class HtmlReportTest {
     @AfterAll
     static void stop() throws Exception {
         spark.stop();
-        try (Stream<Path> s = Files.walk(work)) {
-            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
+        JobTests.deleteTree(work);
     }
 
     @TempDir
     Path tmp;
-
-    static String run(String... args) throws Exception {
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        int rc = SisomJob.run(args, new PrintStream(buf, true, StandardCharsets.UTF_8));
-        String out = buf.toString(StandardCharsets.UTF_8);
-        assertEquals(0, rc, out);
-        return out;
-    }
 
     static List<String> imageAlts(String html) {
         List<String> ids = new ArrayList<>();
@@ -125,7 +111,7 @@ class HtmlReportTest {
                 "--set", "sisom.pool.features=" + work.resolve("work/pool/all/features"), "--set", "sisom.q=5",
                 "--set", "sisom.report.ood=3"};
         String plain = tmp.resolve("plain").toString();
-        run(concat(base, "--set", "sisom.output=" + plain));
+        runJob(concat(base, "--set", "sisom.output=" + plain));
         String html = Files.readString(Paths.get(plain, "report.html"));
         assertTrue(imageAlts(html).isEmpty());
         assertTrue(html.contains("No thumbnails"), html);
@@ -134,12 +120,12 @@ class HtmlReportTest {
         }
 
         String withImages = tmp.resolve("images").toString();
-        run(concat(base, "--set", "sisom.output=" + withImages, "--set", "sisom.input.path=" + work.resolve("pool"),
+        runJob(concat(base, "--set", "sisom.output=" + withImages, "--set", "sisom.input.path=" + work.resolve("pool"),
                 "--set", "sisom.input.format=images"));
         assertEquals(8, imageAlts(Files.readString(Paths.get(withImages, "report.html"))).size());
 
         String none = tmp.resolve("none").toString();
-        run(concat(base, "--set", "sisom.output=" + none, "--set", "sisom.report=false"));
+        runJob(concat(base, "--set", "sisom.output=" + none, "--set", "sisom.report=false"));
         assertFalse(Files.exists(Paths.get(none, "report.html")));
         assertTrue(Files.exists(Paths.get(none, "summary.json")));
     }

@@ -31,8 +31,7 @@ class LocalClusterTest {
 
     @Test
     void aRunWithTwoExecutorProcessesEqualsTheLocalModeRun() throws Exception {
-        String prop = System.getProperty("sisom.repo.root");
-        Path root = prop != null ? Paths.get(prop) : Paths.get("..").toAbsolutePath().normalize();
+        Path root = JobTests.repoRoot();
         Path home = tmp.resolve("spark-home");
         Path jars = Files.createDirectories(home.resolve("jars"));
         List<String> dirs = new ArrayList<>();

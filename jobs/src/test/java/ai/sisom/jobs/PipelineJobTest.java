@@ -12,9 +12,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -24,6 +21,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 
+import static ai.sisom.jobs.JobTests.runJob;
 import static org.junit.jupiter.api.Assertions.*;
 
 /** build-reference, score and the nightly run end to end on the bundled samples, Spark local mode. */
@@ -36,17 +34,15 @@ class PipelineJobTest {
 
     @BeforeAll
     static void start() throws Exception {
-        String prop = System.getProperty("sisom.repo.root");
-        root = prop != null ? Paths.get(prop) : Paths.get("..").toAbsolutePath().normalize();
-        spark = SparkSession.builder().master("local[2]").appName("sisom-pipeline-test")
-                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate();
+        root = JobTests.repoRoot();
+        spark = JobTests.localSpark("sisom-pipeline-test");
         shared = Files.createTempDirectory("sisom-pipeline");
         labeledFeatures = shared.resolve("labeled").toString();
         poolFeatures = shared.resolve("pool").toString();
-        run("extract", "--set", "sisom.model=" + model(), "--set", "sisom.input.path="
+        runJob("extract", "--set", "sisom.model=" + model(), "--set", "sisom.input.path="
                         + root.resolve("data-samples/labeled/parquet/data"), "--set", "sisom.input.format=parquet",
                 "--set", "sisom.input.labeled=true", "--set", "sisom.output=" + labeledFeatures);
-        run("extract", "--set", "sisom.model=" + model(), "--set", "sisom.input.path="
+        runJob("extract", "--set", "sisom.model=" + model(), "--set", "sisom.input.path="
                         + root.resolve("data-samples/pool/parquet/data"), "--set", "sisom.input.format=parquet",
                 "--set", "sisom.output=" + poolFeatures);
     }
@@ -54,9 +50,7 @@ class PipelineJobTest {
     @AfterAll
     static void stop() throws Exception {
         spark.stop();
-        try (Stream<Path> s = Files.walk(shared)) {
-            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
+        JobTests.deleteTree(shared);
     }
 
     @TempDir
@@ -64,14 +58,6 @@ class PipelineJobTest {
 
     static String model() {
         return root.resolve("data-samples/model/fmnist_resnet18w16.pt").toString();
-    }
-
-    static String run(String... args) throws Exception {
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        int rc = SisomJob.run(args, new PrintStream(buf, true, StandardCharsets.UTF_8));
-        String out = buf.toString(StandardCharsets.UTF_8);
-        assertEquals(0, rc, out);
-        return out;
     }
 
     static final String STEEP = "sisom.steepness=layer1:0.05,layer2:1,layer3:10,avgpool:50";
@@ -84,7 +70,7 @@ class PipelineJobTest {
             a.add("--set");
             a.add(m);
         }
-        run(a.toArray(new String[0]));
+        runJob(a.toArray(new String[0]));
         return ref;
     }
 
@@ -93,7 +79,7 @@ class PipelineJobTest {
         for (String variant : List.of("sample", "anchor")) {
             String ref = buildReference(variant);
             String out = tmp.resolve("scores-" + variant).toString();
-            String summary = run("score", "--set", "sisom.reference=" + ref, "--set", "sisom.pool.features="
+            String summary = runJob("score", "--set", "sisom.reference=" + ref, "--set", "sisom.pool.features="
                     + poolFeatures + "/features", "--set", "sisom.output=" + out, "--set", "sisom.q=7");
             assertTrue(summary.contains("scored 1000 samples"), summary);
             SisomReference r = ReferenceIO.read(ref, spark.sparkContext().hadoopConfiguration());
@@ -135,7 +121,7 @@ class PipelineJobTest {
         assertEquals(500, r.stats().n(), "r_avg is over every labeled sample");
         assertNotNull(r.provenance().get("steepnessSearch"));
         String out = tmp.resolve("greedy").toString();
-        String summary = run("score", "--set", "sisom.reference=" + ref, "--set", "sisom.pool.features=" + poolFeatures
+        String summary = runJob("score", "--set", "sisom.reference=" + ref, "--set", "sisom.pool.features=" + poolFeatures
                 + "/features", "--set", "sisom.output=" + out, "--set", "sisom.q=10", "--set", "sisom.selection=greedy",
                 "--set", "sisom.greedy.candidateFactor=5");
         assertTrue(summary.contains("selected 10 (greedy"), summary);
@@ -184,7 +170,7 @@ class PipelineJobTest {
                 "--set", "sisom.input.path=" + pool, "--set", "sisom.input.format=images",
                 "--set", "sisom.input.partitionColumn=date", "--set", "sisom.work=" + tmp.resolve("work"),
                 "--set", "sisom.output=" + tmp.resolve("results"), "--set", STEEP, "--set", "sisom.q=5"};
-        String first = run(args);
+        String first = runJob(args);
         assertTrue(first.contains("1 new: [date=2026-11-21] (21 items)"), first);
         assertTrue(first.contains("rejected 1: not a readable image"), first);
         assertTrue(first.contains("20 samples scored, 1 rejected in total"), first);
@@ -193,14 +179,14 @@ class PipelineJobTest {
         for (Path p : images.subList(20, 30)) {
             Files.copy(p, pool.resolve("date=2026-11-22").resolve(p.getFileName()));
         }
-        String second = run(args);
+        String second = runJob(args);
         assertTrue(second.contains("2 pool partition(s), 1 new: [date=2026-11-22] (10 items)"), second);
         assertTrue(second.contains("30 samples scored, 1 rejected in total"), second);
         List<Row> scores = spark.read().parquet(tmp.resolve("results/scores").toString()).collectAsList();
         assertEquals(30, scores.size());
         assertTrue(scores.stream().anyMatch(r -> r.getString(0).startsWith("date=2026-11-22/")), "ids keep the partition");
         assertTrue(scores.stream().allMatch(r -> r.getString(r.fieldIndex("date")) != null), "partition column kept");
-        String third = run(args);
+        String third = runJob(args);
         assertTrue(third.contains("0 new"), third);
         try (Stream<Path> s = Files.list(tmp)) {
             assertTrue(s.noneMatch(p -> p.getFileName().toString().startsWith(".results.")), "no staging left");

@@ -19,7 +19,6 @@ import java.io.PrintStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Paths;
 import java.util.List;
 import java.util.stream.Stream;
 
@@ -40,8 +39,7 @@ class S3IntegrationTest {
 
     @BeforeAll
     static void start() throws Exception {
-        String prop = System.getProperty("sisom.repo.root");
-        root = prop != null ? Paths.get(prop) : Paths.get("..").toAbsolutePath().normalize();
+        root = JobTests.repoRoot();
         context = ContextBuilder.newBuilder("transient").credentials("unused", "unused").build(BlobStoreContext.class);
         context.getBlobStore().createContainerInLocation(null, "lake");
         proxy = S3Proxy.builder().blobStore(context.getBlobStore()).endpoint(URI.create("http://127.0.0.1:0"))

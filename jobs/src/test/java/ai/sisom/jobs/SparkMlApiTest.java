@@ -18,7 +18,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -34,10 +33,8 @@ class SparkMlApiTest {
 
     @BeforeAll
     static void start() throws Exception {
-        String prop = System.getProperty("sisom.repo.root");
-        Path root = prop != null ? Paths.get(prop) : Paths.get("..").toAbsolutePath().normalize();
-        spark = SparkSession.builder().master("local[2]").appName("sisom-ml-test")
-                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate();
+        Path root = JobTests.repoRoot();
+        spark = JobTests.localSpark("sisom-ml-test");
         dir = Files.createTempDirectory("sisom-ml");
         String model = root.resolve("data-samples/model/fmnist_resnet18w16.pt").toString();
         PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
@@ -55,9 +52,7 @@ class SparkMlApiTest {
     @AfterAll
     static void stop() throws Exception {
         spark.stop();
-        try (var s = Files.walk(dir)) {
-            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
+        JobTests.deleteTree(dir);
     }
 
     @TempDir

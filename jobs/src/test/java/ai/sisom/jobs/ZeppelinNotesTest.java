@@ -9,12 +9,9 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -37,10 +34,8 @@ class ZeppelinNotesTest {
 
     @BeforeAll
     static void start() throws Exception {
-        String prop = System.getProperty("sisom.repo.root");
-        root = prop != null ? Paths.get(prop) : Paths.get("..").toAbsolutePath().normalize();
-        spark = SparkSession.builder().master("local[2]").appName("sisom-zeppelin-test")
-                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2").getOrCreate();
+        root = JobTests.repoRoot();
+        spark = JobTests.localSpark("sisom-zeppelin-test");
         runs = Files.createTempDirectory("sisom-zeppelin");
         String[] base = {"run", "--conf", root.resolve("conf/local-samples.properties").toString(),
                 "--set", "sisom.model=" + root.resolve("data-samples/model/fmnist_resnet18w16.pt"),
@@ -58,16 +53,13 @@ class ZeppelinNotesTest {
             a.add("--set");
             a.add(m);
         }
-        ByteArrayOutputStream buf = new ByteArrayOutputStream();
-        assertEquals(0, SisomJob.run(a.toArray(new String[0]), new PrintStream(buf)), buf.toString());
+        JobTests.runJob(a.toArray(new String[0]));
     }
 
     @AfterAll
     static void stop() throws Exception {
         spark.stop();
-        try (Stream<Path> s = Files.walk(runs)) {
-            s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        }
+        JobTests.deleteTree(runs);
     }
 
     private static List<Path> notes() throws Exception {
