@@ -93,7 +93,7 @@ public final class ImagePreprocessor implements Serializable {
         BufferedImage img;
         try {
             // an in-memory stream: ImageIO.read(InputStream) caches through a temporary file by default, which
-            // measured 3x the decode CPU and more in wall time on the bundled PNGs
+            // took about twice the decode CPU on the bundled PNGs (bench/decode.sh)
             img = ImageIO.read(new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes)));
         } catch (IOException | RuntimeException e) {
             throw new InvalidImageException(id, "corrupt image (" + e.getMessage() + ")");
