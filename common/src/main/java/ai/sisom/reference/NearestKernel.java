@@ -5,8 +5,12 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.sisom.reference.ReferenceSet.Nearest;
 
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
 
 /**
  * Batched exact nearest-neighbour search against a {@link ReferenceSet}, for the SISOM workload: for each query,
@@ -40,7 +44,6 @@ public final class NearestKernel implements AutoCloseable {
     private final List<Integer> blockStart = new ArrayList<>();
     private final double maxRefNorm;
     private final float[] center;
-    private final int maxBlockWidth;
     private long exhaustive;
 
     /** The best candidates of one query on one side: exact result. */
@@ -101,7 +104,6 @@ public final class NearestKernel implements AutoCloseable {
             }
         }
         this.maxRefNorm = maxNorm;
-        int maxWidth = 0;
         for (int c = 0; c < k; c++) {
             for (int s = classStart[c]; s < classStart[c + 1]; s += columnBlock) {
                 int e = Math.min(classStart[c + 1], s + columnBlock);
@@ -124,12 +126,10 @@ public final class NearestKernel implements AutoCloseable {
                     aug[d * (e - s) + col] = norms[col];
                 }
                 blocksT.add(manager.create(aug, new Shape(d + 1, e - s)));
-                maxWidth = Math.max(maxWidth, e - s);
                 blockClass.add(c);
                 blockStart.add(s);
             }
         }
-        this.maxBlockWidth = maxWidth;
     }
 
     /** Queries that needed the exhaustive double-precision search (near-ties beyond the candidate list). */
@@ -150,19 +150,20 @@ public final class NearestKernel implements AutoCloseable {
             order[i] = i;
         }
         java.util.Arrays.sort(order, java.util.Comparator.comparingInt(i -> cls[i]));
-        int batch = 1024;
         int s = 0;
         while (s < n) {
+            // with the other-class search every query needs every block, so a batch is any BATCH queries; without
+            // it a batch holds one class, which then needs only that class's blocks
             int c = cls[order[s]];
             int e = s;
-            while (e < n && e - s < batch && cls[order[e]] == c) {
+            while (e < n && e - s < BATCH && (outside || cls[order[e]] == c)) {
                 e++;
             }
             int[] rows = new int[e - s];
             for (int i = s; i < e; i++) {
                 rows[i - s] = order[i];
             }
-            searchBatch(z, rows, c, cls, exclude, outside, out);
+            searchBatch(z, rows, cls, exclude, outside, out);
             s = e;
         }
         return out;
@@ -214,15 +215,21 @@ public final class NearestKernel implements AutoCloseable {
     }
 
     static final int MAX_CANDIDATES = 64;
+    /** Queries per sgemm: a 1024 x 16384 float result is 64 MB, and 1024 rows keep libtorch's sgemm near peak. */
+    private static final int BATCH = 1024;
 
-    private void searchBatch(float[] z, int[] rows, int c, int[] cls, int[] exclude, boolean outside, Hits[] out) {
+    private void searchBatch(float[] z, int[] rows, int[] cls, int[] exclude, boolean outside, Hits[] out) {
         int b = rows.length;
+        int[] rowClass = new int[b];
+        boolean[] hasClass = new boolean[set.numClasses()];
         Side[] in = new Side[b];
         Side[] other = new Side[b];
         double[] err = new double[b];
         int[] skipCol = new int[b];
         float[] q = new float[b * (d + 1)];
         for (int i = 0; i < b; i++) {
+            rowClass[i] = cls[rows[i]];
+            hasClass[rowClass[i]] = true;
             in[i] = new Side();
             other[i] = outside ? new Side() : null;
             double xn = 0;
@@ -239,31 +246,22 @@ public final class NearestKernel implements AutoCloseable {
             err[i] = 1.01 * ((d + 4) * 0x1p-24 * (maxRefNorm + 2 * Math.sqrt(xn * maxRefNorm))
                     + 2.01 * 0x1p-24 * xr * xr) + 1e-30;
             Integer col = exclude[rows[i]] >= 0 ? sourceColumn.get(exclude[rows[i]]) : null;
-            skipCol[i] = col != null && colClass[col] == c ? col : -1;
+            skipCol[i] = col != null && colClass[col] == rowClass[i] ? col : -1;
         }
-        float[] v = null;
         try (NDManager sub = manager.newSubManager()) {
             NDArray x = sub.create(q, new Shape(b, d + 1));
             for (int blk = 0; blk < blocksT.size(); blk++) {
-                boolean inner = blockClass.get(blk) == c;
-                if (!inner && !outside) {
+                int bc = blockClass.get(blk);
+                if (!outside && !hasClass[bc]) {
                     continue;
                 }
-                NDArray approx = x.matMul(blocksT.get(blk));      // b x width: |r|^2 - 2 x.r
-                int width = (int) approx.getShape().get(1);
-                // scanned in Java: a min reduction per row (vectorised by C2) and a second pass only where the row
-                // comes near the running minimum; with the copy below the stage took about 30 % less CPU than with
-                // libtorch's topk, which builds a (value, index) pair per entry (bench/distance.sh, cpu-sample)
-                if (v == null || v.length < b * width) {
-                    v = new float[b * maxBlockWidth];
-                }
-                // one copy out of libtorch's memory into a reused array (toFloatArray would allocate per block)
-                approx.toByteBuffer(true).order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer().get(v, 0, b * width);
-                approx.close();
-                int start = blockStart.get(blk);
-                for (int i = 0; i < b; i++) {
-                    int skip = inner && skipCol[i] >= start && skipCol[i] < start + width ? skipCol[i] - start : -1;
-                    scan(v, i * width, width, skip, start, inner ? in[i] : other[i], err[i]);
+                try (NDArray approx = x.matMul(blocksT.get(blk))) {     // b x width: |r|^2 - 2 x.r
+                    int width = (int) approx.getShape().get(1);
+                    // a direct view of libtorch's (contiguous, CPU) result: no copy until the scan below, which
+                    // must finish before the tensor is closed
+                    FloatBuffer values = approx.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer();
+                    Block block = new Block(values, width, blockStart.get(blk), bc);
+                    scanBlock(block, b, rowClass, skipCol, in, other, err);
                 }
             }
         }
@@ -276,35 +274,79 @@ public final class NearestKernel implements AutoCloseable {
         }
     }
 
-    /** One row of one block into a side, skipping the left-out column (-1: none). */
-    private static void scan(float[] v, int o, int width, int skip, int start, Side side, double err) {
-        if (skip < 0) {
-            scanRange(v, o, 0, width, start, side, err);
-        } else {
-            scanRange(v, o, 0, skip, start, side, err);
-            scanRange(v, o, skip + 1, width, start, side, err);
+    /** Rows per scan task: below this the fork costs more than the scan. */
+    private static final int ROWS_PER_TASK = 128;
+
+    /** One block's sgemm result (b x width, a view of libtorch's memory) and the columns it covers. */
+    private record Block(FloatBuffer values, int width, int start, int cls) {}
+
+    /**
+     * Scans one block for every row. The scan is scalar Java (C2 in Java 17 does not vectorise a float min
+     * reduction), so rows are split over the fork-join pool: libtorch's threads are idle during the scan.
+     */
+    private static void scanBlock(Block block, int b, int[] rowClass, int[] skipCol, Side[] in, Side[] other,
+                                  double[] err) {
+        int tasks = Math.max(1, Math.min(ForkJoinPool.getCommonPoolParallelism() + 1, b / ROWS_PER_TASK));
+        if (tasks == 1) {
+            scanRows(block, 0, b, rowClass, skipCol, in, other, err);
+            return;
+        }
+        ForkJoinTask<?>[] parts = new ForkJoinTask<?>[tasks];
+        for (int t = 0; t < tasks; t++) {
+            int from = (int) ((long) b * t / tasks);
+            int to = (int) ((long) b * (t + 1) / tasks);
+            parts[t] = ForkJoinTask.adapt(() -> scanRows(block, from, to, rowClass, skipCol, in, other, err));
+        }
+        ForkJoinTask.invokeAll(parts);
+    }
+
+    /**
+     * Rows from..to of one block, each into its own-class side or (when searched) its other-class side. Each row is
+     * copied out of libtorch's memory into a small array that stays in L1, then scanned.
+     */
+    private static void scanRows(Block block, int from, int to, int[] rowClass, int[] skipCol, Side[] in,
+                                 Side[] other, double[] err) {
+        int width = block.width();
+        float[] row = new float[width];
+        for (int i = from; i < to; i++) {
+            boolean inner = rowClass[i] == block.cls();
+            Side side = inner ? in[i] : other[i];
+            if (side == null) {
+                continue;   // another class's block, and no other-class search
+            }
+            block.values().get(i * width, row, 0, width);   // absolute bulk get: safe for concurrent readers
+            int skip = inner && skipCol[i] >= block.start() && skipCol[i] < block.start() + width
+                    ? skipCol[i] - block.start() : -1;
+            if (skip >= 0) {
+                row[skip] = Float.POSITIVE_INFINITY;   // the left-out point: never a candidate
+            }
+            scan(row, width, block.start(), side, err[i]);
         }
     }
 
     /**
-     * Two passes: the range's minimum (a plain reduction), then, only when that minimum is within reach of the
-     * side's running minimum (for all but one or two blocks it is not), the candidates.
+     * Two passes over one row: its minimum (a plain compare-and-select, about 40 % faster than Math.min, whose NaN and
+     * -0.0 rules cost extra instructions; the values are finite because non-finite features are rejected before
+     * scoring), then, only when that minimum is within reach of the side's running minimum (for all but one or two
+     * blocks it is not), the candidates. Partial minima per chunk, to narrow the second pass, measured slower: C2
+     * handles short inner loops poorly.
      */
-    private static void scanRange(float[] v, int o, int from, int to, int start, Side side, double err) {
+    private static void scan(float[] v, int width, int start, Side side, double err) {
         float m = Float.POSITIVE_INFINITY;
-        for (int j = o + from; j < o + to; j++) {
-            m = Math.min(m, v[j]);
+        for (int j = 0; j < width; j++) {
+            float x = v[j];
+            m = m <= x ? m : x;
         }
-        if (m > side.limit) {
-            return;
+        if (m > side.limit || m == Float.POSITIVE_INFINITY) {
+            return;   // out of reach, or nothing but the left-out point
         }
         if (m < side.min) {
             side.lower(m, err);
         }
         float t = side.limit;
-        for (int j = from; j < to; j++) {
-            if (v[o + j] <= t) {
-                side.add(start + j, v[o + j]);
+        for (int j = 0; j < width; j++) {
+            if (v[j] <= t) {
+                side.add(start + j, v[j]);
             }
         }
     }

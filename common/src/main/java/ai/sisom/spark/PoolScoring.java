@@ -125,9 +125,19 @@ public final class PoolScoring {
                         throw new IllegalArgumentException("sample '" + r.getString(idx[0]) + "' has " + ui.length
                                 + " features, the reference has " + d);
                     }
+                    for (int j = 0; j < d; j++) {
+                        if (!Float.isFinite(ui[j])) {
+                            throw new IllegalArgumentException("sample '" + r.getString(idx[0]) + "' has a non-finite "
+                                    + "feature: u[" + j + "] = " + ui[j]);
+                        }
+                    }
                     System.arraycopy(ui, 0, u, i * d, d);
                     pc[i] = r.getInt(idx[2]);
                     e[i] = r.getDouble(idx[3]);
+                    if (!Double.isFinite(e[i])) {
+                        throw new IllegalArgumentException("sample '" + r.getString(idx[0]) + "' has a non-finite "
+                                + "energy: " + e[i]);
+                    }
                 }
                 SisomScorer.Scored[] scored = s.scoreBatch(u, n, pc, e);
                 List<Row> rowsOut = new ArrayList<>(n);

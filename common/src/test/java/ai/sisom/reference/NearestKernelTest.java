@@ -90,6 +90,51 @@ class NearestKernelTest {
     }
 
     @Test
+    void ownClassOnlySearchWithLeaveOneOutMatchesAndALoneLeftOutPointHasNoNeighbour() {
+        // class 3 holds a single point: left out, its own class has nothing left (the scalar search says null)
+        Random rnd = new Random(5);
+        int d = 12;
+        List<String> ids = new ArrayList<>();
+        List<float[]> z = new ArrayList<>();
+        int n = 301;
+        int[] labels = new int[n];
+        int[] src = new int[n];
+        for (int i = 0; i < n; i++) {
+            ids.add("p" + i);
+            labels[i] = i == n - 1 ? 3 : i % 3;
+            src[i] = i;
+            float[] x = new float[d];
+            for (int j = 0; j < d; j++) {
+                x[j] = (float) rnd.nextGaussian();
+            }
+            z.add(x);
+        }
+        ReferenceSet set = ReferenceSet.of(ids, labels, z, src, List.of("a", "b", "c", "lone"));
+        float[] q = new float[n * d];
+        int[] cls = new int[n];
+        int[] ex = new int[n];
+        int i = 0;
+        for (int c = 0; c < 4; c++) {
+            for (int r = 0; r < set.size(c); r++) {
+                System.arraycopy(set.point(c, r), 0, q, i * d, d);
+                cls[i] = c;
+                ex[i] = set.sourceIndex(c, r);
+                i++;
+            }
+        }
+        try (NearestKernel k = new NearestKernel(set, 64)) {
+            NearestKernel.Hits[] hits = k.search(q, n, cls, ex, false);
+            for (int t = 0; t < n; t++) {
+                float[] qt = java.util.Arrays.copyOfRange(q, t * d, (t + 1) * d);
+                assertEquals(set.nearestIn(qt, cls[t], ex[t]), hits[t].in(), "in, query " + t);
+                assertNull(hits[t].out(), "no other-class search asked for");
+            }
+            assertNull(hits[n - 1].in(), "the lone point, left out, has no own-class neighbour");
+            assertSame(set, k, q, n, cls, ex);   // and with the other-class search: batches mixing classes
+        }
+    }
+
+    @Test
     void featuresInATinyBallFarFromTheOriginNeedNoExhaustiveSearch() {
         // z = sigmoid(alpha * u) at low steepness: every coordinate within about 1e-4 of 0.5
         Random rnd = new Random(3);

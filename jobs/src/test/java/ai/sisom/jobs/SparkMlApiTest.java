@@ -119,6 +119,27 @@ class SparkMlApiTest {
         assertTrue(e.getMessage().contains("metadata"), e.getMessage());
     }
 
+    @Test
+    void aPoolRowWithANonFiniteFeatureFailsTheJobNamingTheSample() {
+        SisomScoringModel model = new SisomEstimator().setSteepness("layer1:1,layer2:1,layer3:1,avgpool:1")
+                .fit(labeled);
+        List<Row> rows = new java.util.ArrayList<>(pool.limit(20).collectAsList());
+        Row r = rows.get(7);
+        int ui = r.fieldIndex("u");
+        List<Float> u = new java.util.ArrayList<>(r.getList(ui));
+        u.set(3, Float.NaN);
+        Object[] v = new Object[r.length()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = i == ui ? scala.jdk.javaapi.CollectionConverters.asScala(u).toSeq() : r.get(i);
+        }
+        rows.set(7, org.apache.spark.sql.RowFactory.create(v));
+        Dataset<Row> bad = spark.createDataFrame(rows, pool.schema());
+        Exception e = assertThrows(Exception.class, () -> model.transform(bad).collectAsList());
+        String id = r.getString(r.fieldIndex("id"));
+        String all = e.toString() + (e.getCause() == null ? "" : e.getCause().toString());
+        assertTrue(all.contains("'" + id + "'") && all.contains("non-finite") && all.contains("u[3]"), all);
+    }
+
     private static org.apache.spark.sql.types.StructType stripMetadata(Dataset<Row> df) {
         org.apache.spark.sql.types.StructType s = new org.apache.spark.sql.types.StructType();
         for (var f : df.schema().fields()) {
