@@ -25,6 +25,9 @@ import java.util.concurrent.ForkJoinTask;
  * crowd of more than {@value #MAX_CANDIDATES} near-ties sends that query to the exhaustive search in double. The
  * result is therefore identical to
  * {@link ReferenceSet#nearestIn}/{@link ReferenceSet#nearestOutside}, ties included.
+ *
+ * <p>Thread-safe: {@link #search} may run in several tasks at once (each call works in its own sub-manager; the
+ * reference blocks are only read), so one kernel per set serves a whole executor ({@link ReferenceSet#kernel}).
  */
 public final class NearestKernel implements AutoCloseable {
     private static final int COLUMN_BLOCK = 16384;
@@ -44,7 +47,7 @@ public final class NearestKernel implements AutoCloseable {
     private final List<Integer> blockStart = new ArrayList<>();
     private final double maxRefNorm;
     private final float[] center;
-    private long exhaustive;
+    private final java.util.concurrent.atomic.LongAdder exhaustive = new java.util.concurrent.atomic.LongAdder();
 
     /** The best candidates of one query on one side: exact result. */
     public record Hits(Nearest in, Nearest out) {}
@@ -133,7 +136,7 @@ public final class NearestKernel implements AutoCloseable {
     }
 
     /** Queries that needed the exhaustive double-precision search (near-ties beyond the candidate list). */
-    public long exhaustiveSearches() { return exhaustive; }
+    public long exhaustiveSearches() { return exhaustive.sum(); }
 
     /**
      * @param z       queries, n x D row-major
@@ -353,7 +356,7 @@ public final class NearestKernel implements AutoCloseable {
 
     private Nearest decide(float[] zq, Side side, int c, int exclude, boolean inner) {
         if (side.n == 0 || side.overflow) {
-            exhaustive++;
+            exhaustive.increment();
             return inner ? set.nearestIn(zq, c, exclude) : set.nearestOutside(zq, c);
         }
         double bestExact = Double.POSITIVE_INFINITY;
@@ -367,6 +370,12 @@ public final class NearestKernel implements AutoCloseable {
             }
         }
         return new Nearest(Math.sqrt(bestExact), colClass[bestCol], colRow[bestCol]);
+    }
+
+    /** Frees the native memory; holds no reference to this kernel or its set (for a {@link java.lang.ref.Cleaner}). */
+    Runnable releaser() {
+        NDManager m = manager;
+        return m::close;
     }
 
     @Override

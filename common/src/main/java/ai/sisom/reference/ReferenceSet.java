@@ -26,6 +26,11 @@ public final class ReferenceSet implements Serializable {
     private final int[][] sourceIndex;
     private double[][] anchorOut;   // per reference point: distance to the nearest other-class reference point
     private Nearest[][] anchorOutNearest;
+    // the distance kernel, built once per JVM copy of this set (an executor's broadcast value) and shared by its
+    // tasks: building it costs about as much as searching 500 queries against it (bench/scale.sh scores in batches
+    // of 2,048). Its native memory is freed by a Cleaner once this set is unreachable.
+    private transient volatile NearestKernel kernel;
+    private static final java.lang.ref.Cleaner CLEANER = java.lang.ref.Cleaner.create();
 
     private ReferenceSet(List<String> classNames, int dimension, float[][] points, String[][] ids, int[][] sourceIndex) {
         this.classNames = List.copyOf(classNames);
@@ -210,9 +215,7 @@ public final class ReferenceSet implements Serializable {
         }
         NearestKernel.Hits[] hits = null;
         if ((long) total * total >= 200_000) {
-            try (NearestKernel kernel = new NearestKernel(this)) {
-                hits = kernel.search(all, total, cls, none, true);
-            }
+            hits = kernel().search(all, total, cls, none, true);
         }
         i = 0;
         for (int c = 0; c < points.length; c++) {
@@ -226,6 +229,25 @@ public final class ReferenceSet implements Serializable {
         }
         anchorOut = dist;
         anchorOutNearest = out;
+    }
+
+    /**
+     * The batched distance kernel over this set, shared by every caller in this JVM (it is thread-safe). Not to be
+     * closed by callers: its native memory goes when this set becomes unreachable.
+     */
+    public NearestKernel kernel() {
+        NearestKernel k = kernel;
+        if (k == null) {
+            synchronized (this) {
+                k = kernel;
+                if (k == null) {
+                    k = new NearestKernel(this);
+                    CLEANER.register(this, k.releaser());
+                    kernel = k;
+                }
+            }
+        }
+        return k;
     }
 
     /** Writes the points (and the anchor distances, when computed) in the artifact's binary layout. */

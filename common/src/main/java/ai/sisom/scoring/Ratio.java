@@ -37,16 +37,20 @@ public record Ratio(double dIn, double dOut, double r, boolean dOutZero, Nearest
             }
             return out;
         }
-        try (NearestKernel kernel = new NearestKernel(ref)) {
-            NearestKernel.Hits[] hits = kernel.search(z, n, cls, exclude, variant == DOutVariant.SAMPLE);
-            for (int i = 0; i < n; i++) {
-                Nearest in = hits[i].in();
-                if (in == null) {
-                    throw new IllegalArgumentException("class '" + ref.classNames().get(cls[i]) + "' has no reference "
-                            + "point besides the sample itself; leave-one-out needs at least two per class");
-                }
-                out[i] = from(in, variant == DOutVariant.SAMPLE ? hits[i].out() : ref.anchorOut(in.cls(), in.row()));
+        return fromHits(ref, ref.kernel().search(z, n, cls, exclude, variant == DOutVariant.SAMPLE), cls, variant);
+    }
+
+    /** Ratios from a kernel's answers ({@code search(..., outside = variant == SAMPLE)}). */
+    public static Ratio[] fromHits(ReferenceSet ref, NearestKernel.Hits[] hits, int[] cls, DOutVariant variant) {
+        int n = hits.length;
+        Ratio[] out = new Ratio[n];
+        for (int i = 0; i < n; i++) {
+            Nearest in = hits[i].in();
+            if (in == null) {
+                throw new IllegalArgumentException("class '" + ref.classNames().get(cls[i]) + "' has no reference "
+                        + "point besides the sample itself; leave-one-out needs at least two per class");
             }
+            out[i] = from(in, variant == DOutVariant.SAMPLE ? hits[i].out() : ref.anchorOut(in.cls(), in.row()));
         }
         return out;
     }

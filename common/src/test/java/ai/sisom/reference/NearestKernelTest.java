@@ -135,6 +135,45 @@ class NearestKernelTest {
     }
 
     @Test
+    void theSetsSharedKernelAnswersConcurrentSearchesExactly() throws Exception {
+        Random rnd = new Random(9);
+        ReferenceSet set = randomSet(rnd, 900, 6, 20, true);
+        org.junit.jupiter.api.Assertions.assertSame(set.kernel(), set.kernel(), "one kernel per set");
+        int n = 700;
+        int threads = 4;
+        float[][] q = new float[threads][n * 20];
+        int[][] cls = new int[threads][n];
+        int[] none = new int[n];
+        java.util.Arrays.fill(none, -1);
+        for (int t = 0; t < threads; t++) {
+            for (int i = 0; i < n * 20; i++) {
+                q[t][i] = (float) (1 / (1 + Math.exp(-rnd.nextGaussian())));
+            }
+            for (int i = 0; i < n; i++) {
+                cls[t][i] = rnd.nextInt(6);
+            }
+        }
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        try {
+            List<java.util.concurrent.Future<NearestKernel.Hits[]>> f = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int tt = t;
+                f.add(pool.submit(() -> set.kernel().search(q[tt], n, cls[tt], none, true)));
+            }
+            for (int t = 0; t < threads; t++) {
+                NearestKernel.Hits[] hits = f.get(t).get();
+                for (int i = 0; i < n; i++) {
+                    float[] qi = java.util.Arrays.copyOfRange(q[t], i * 20, (i + 1) * 20);
+                    assertEquals(set.nearestIn(qi, cls[t][i], -1), hits[i].in(), "in, thread " + t + " query " + i);
+                    assertEquals(set.nearestOutside(qi, cls[t][i]), hits[i].out(), "out, thread " + t + " query " + i);
+                }
+            }
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    @Test
     void featuresInATinyBallFarFromTheOriginNeedNoExhaustiveSearch() {
         // z = sigmoid(alpha * u) at low steepness: every coordinate within about 1e-4 of 0.5
         Random rnd = new Random(3);
