@@ -24,7 +24,7 @@ import static org.apache.spark.sql.functions.expr;
 /**
  * End-to-end pool scoring on Spark local mode at one pool size N (run once per N in a fresh JVM with a fixed
  * heap, by bench/scale.sh): synthetic feature rows (D = 240, K = 10; synthetic because 1M network passes take hours
- * on 2 cores) are written to Parquet first, then timed: read, score against a 1,000-point reference, write the
+ * on 2 cores) are written to Parquet first, then timed: read, score against an M-point reference (default 1,000), write the
  * score table, select the top 1,000. Prints 'scale N seconds rows_per_s_per_core peak_rss_mb'.
  */
 public final class ScoringScaleBench {
@@ -32,6 +32,7 @@ public final class ScoringScaleBench {
 
     public static void main(String[] args) throws Exception {
         long n = Long.parseLong(args[0]);
+        int m = args.length > 1 ? Integer.parseInt(args[1]) : 1000;
         Path dir = Files.createTempDirectory("sisom-scale");
         int d = 240;
         int k = 10;
@@ -51,7 +52,6 @@ public final class ScoringScaleBench {
             Random rnd = new Random(1);
             List<String> ids = new ArrayList<>();
             List<float[]> u = new ArrayList<>();
-            int m = 1000;
             int[] labels = new int[m];
             double[] e = new double[m];
             for (int i = 0; i < m; i++) {
