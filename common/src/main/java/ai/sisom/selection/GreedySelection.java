@@ -6,8 +6,9 @@ import ai.sisom.scoring.Ratio;
 import ai.sisom.scoring.SisomScorer;
 
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.ForkJoinTask;
 
 /**
  * Greedy batch-diverse selection (METHOD.md section 5, the authors' AL code): q times, take the best remaining
@@ -55,21 +56,21 @@ public final class GreedySelection {
         if (q < 0) {
             throw new IllegalArgumentException("q must not be negative");
         }
-        List<Candidate> remaining = new ArrayList<>(candidates);
-        int n = remaining.size();
+        List<Candidate> cands = new ArrayList<>(candidates);   // input order; never shrinks
+        int n = cands.size();
         int dim = scorer.reference().set().dimension();
         float[] z = new float[n * dim];
         int[] pc = new int[n];
         double[] e = new double[n];
         for (int i = 0; i < n; i++) {
-            Candidate c = remaining.get(i);
+            Candidate c = cands.get(i);
             System.arraycopy(c.z, 0, z, i * dim, dim);
             pc[i] = c.pseudoClass;
             e[i] = c.energy;
         }
         SisomScorer.Scored[] initial = scorer.scoreZBatch(z, n, pc, e);
         for (int i = 0; i < n; i++) {
-            Candidate c = remaining.get(i);
+            Candidate c = cands.get(i);
             SisomScorer.Scored s = initial[i];
             c.dIn = s.dIn();
             c.dOut = s.dOut();
@@ -77,39 +78,105 @@ public final class GreedySelection {
             c.outId = s.nearestOutId();
             c.scored = s;
         }
-        Comparator<Candidate> order = Comparator.comparingDouble((Candidate c) -> -c.scored.score())
-                .thenComparing(c -> c.id);
+        // The state lives in the packed arrays and the candidates' fields; the alive candidates are alive[0..m).
+        // Each pick is one pass over them (split over the fork-join pool when large) that updates d_in / d_out and
+        // finds the next best at the same time. The order is the old list scan's: highest score, then lowest id,
+        // then input position.
+        int[] alive = new int[n];
+        for (int i = 0; i < n; i++) {
+            alive[i] = i;
+        }
+        int m = n;
         List<Pick> picks = new ArrayList<>();
-        while (picks.size() < q && !remaining.isEmpty()) {
-            int bi = 0;
-            for (int i = 1; i < remaining.size(); i++) {
-                if (order.compare(remaining.get(i), remaining.get(bi)) < 0) {
-                    bi = i;
-                }
-            }
-            Candidate best = remaining.remove(bi);
+        int bestPos = m == 0 ? -1 : bestOf(cands, alive, 0, m);
+        while (picks.size() < q && m > 0) {
+            int b = alive[bestPos];
+            Candidate best = cands.get(b);
             picks.add(new Pick(picks.size() + 1, best.id, best.pseudoClass, best.scored));
-            for (Candidate c : remaining) {
-                double d = Distances.distance(c.z, best.z);
-                boolean changed = false;
-                if (c.pseudoClass == best.pseudoClass) {
-                    if (d < c.dIn) {
-                        c.dIn = d;
-                        c.inId = best.id;
+            alive[bestPos] = alive[--m];   // order within alive does not matter: ties go by input position
+            if (m == 0 || picks.size() == q) {
+                break;
+            }
+            int mm = m;
+            float[] bz = best.z;
+            bestPos = reduce(mm, (from, to) -> {
+                int localBest = -1;
+                for (int p = from; p < to; p++) {
+                    int i = alive[p];
+                    Candidate c = cands.get(i);
+                    double d = Math.sqrt(Distances.squared(bz, z, i, dim));   // == Distances.distance(c.z, bz)
+                    boolean changed = false;
+                    if (c.pseudoClass == best.pseudoClass) {
+                        if (d < c.dIn) {
+                            c.dIn = d;
+                            c.inId = best.id;
+                            changed = true;
+                        }
+                    } else if (d < c.dOut) {
+                        c.dOut = d;
+                        c.outId = best.id;
                         changed = true;
                     }
-                } else if (d < c.dOut) {
-                    c.dOut = d;
-                    c.outId = best.id;
-                    changed = true;
+                    if (changed) {
+                        boolean zero = c.dOut == 0;
+                        double r = zero ? Ratio.ZERO_D_OUT_RATIO : c.dIn / c.dOut;
+                        c.scored = scorer.scored(c.dIn, c.dOut, r, zero, c.inId, c.outId, c.energy);
+                    }
+                    if (localBest < 0 || before(cands, i, alive[localBest])) {
+                        localBest = p;
+                    }
                 }
-                if (changed) {
-                    boolean zero = c.dOut == 0;
-                    double r = zero ? Ratio.ZERO_D_OUT_RATIO : c.dIn / c.dOut;
-                    c.scored = scorer.scored(c.dIn, c.dOut, r, zero, c.inId, c.outId, c.energy);
-                }
-            }
+                return localBest;
+            }, (x, y) -> x < 0 ? y : y < 0 ? x : before(cands, alive[y], alive[x]) ? y : x);
         }
         return picks;
+    }
+
+    /** Whether candidate i goes before candidate j: higher score, then lower id, then earlier input position. */
+    private static boolean before(List<Candidate> all, int i, int j) {
+        Candidate a = all.get(i);
+        Candidate b = all.get(j);
+        int c = Double.compare(-a.scored.score(), -b.scored.score());
+        if (c != 0) {
+            return c < 0;
+        }
+        c = a.id.compareTo(b.id);
+        return c != 0 ? c < 0 : i < j;
+    }
+
+    private static int bestOf(List<Candidate> all, int[] alive, int from, int to) {
+        int best = from;
+        for (int p = from + 1; p < to; p++) {
+            if (before(all, alive[p], alive[best])) {
+                best = p;
+            }
+        }
+        return best;
+    }
+
+    /** Candidates per fork-join task: below this the fork costs more than the updates. */
+    private static final int PER_TASK = 4096;
+
+    private interface RangeBest {
+        int run(int from, int to);
+    }
+
+    /** Runs body over 0..m, in parallel chunks when m is large, and combines the chunks' best positions. */
+    private static int reduce(int m, RangeBest body, java.util.function.IntBinaryOperator combine) {
+        int tasks = Math.max(1, Math.min(ForkJoinPool.getCommonPoolParallelism() + 1, m / PER_TASK));
+        if (tasks == 1) {
+            return body.run(0, m);
+        }
+        List<ForkJoinTask<Integer>> parts = new ArrayList<>();
+        for (int t = 0; t < tasks; t++) {
+            int from = (int) ((long) m * t / tasks);
+            int to = (int) ((long) m * (t + 1) / tasks);
+            parts.add(ForkJoinTask.adapt(() -> body.run(from, to)));
+        }
+        int best = -1;
+        for (ForkJoinTask<Integer> part : ForkJoinTask.invokeAll(parts)) {
+            best = combine.applyAsInt(best, part.join());
+        }
+        return best;
     }
 }

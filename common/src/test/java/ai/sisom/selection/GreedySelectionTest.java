@@ -87,6 +87,115 @@ class GreedySelectionTest {
     }
 
     @Test
+    void manyCandidatesWithTiesPickExactlyAsTheSequentialListScan() {
+        // enough candidates for the parallel pass, with exact duplicates (same z, same score) and repeated ids, so
+        // the order's tie-breaks (score, then id, then input position) decide
+        Random rnd = new Random(5);
+        int k = 4;
+        List<String> ids = new ArrayList<>();
+        List<float[]> z = new ArrayList<>();
+        int[] labels = new int[40];
+        double[] e = new double[40];
+        for (int i = 0; i < 40; i++) {
+            ids.add("L" + i);
+            labels[i] = i % k;
+            z.add(new float[]{(float) (rnd.nextGaussian() + labels[i]), (float) rnd.nextGaussian(), (float) rnd.nextGaussian()});
+            e[i] = -1 - rnd.nextDouble();
+        }
+        SisomReference ref = SisomReference.build(new LabeledSet(ids, labels, z, e, z), List.of("a", "b", "c", "d"),
+                List.of("l"), new int[]{0, 3}, new SisomReference.Settings(new double[][]{{1.0}}, DOutVariant.SAMPLE,
+                        null, null));
+        SisomScorer scorer = new SisomScorer(ref, new Fusion(Fusion.Score.SISOME, null));
+        int n = 12_000;
+        float[][] cz = new float[n][];
+        int[] pc = new int[n];
+        double[] ce = new double[n];
+        String[] cid = new String[n];
+        for (int i = 0; i < n; i++) {
+            boolean dup = i >= 100 && rnd.nextInt(5) == 0;
+            int src = dup ? rnd.nextInt(i) : i;
+            cz[i] = dup ? cz[src] : BruteForce.sigmoid(new float[]{(float) (rnd.nextGaussian() * 2 + 1),
+                    (float) rnd.nextGaussian(), (float) rnd.nextGaussian()}, new double[]{1.0}, new int[]{0, 3});
+            pc[i] = dup ? pc[src] : rnd.nextInt(k);
+            ce[i] = dup ? ce[src] : -rnd.nextDouble() * 3;
+            cid[i] = dup && rnd.nextBoolean() ? cid[src] : "P" + (i % 9000);   // repeated ids too
+        }
+        List<GreedySelection.Candidate> a = new ArrayList<>();
+        List<GreedySelection.Candidate> b = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            a.add(new GreedySelection.Candidate(cid[i], cz[i], pc[i], ce[i]));
+            b.add(new GreedySelection.Candidate(cid[i], cz[i], pc[i], ce[i]));
+        }
+        List<GreedySelection.Pick> got = GreedySelection.select(a, 60, scorer);
+        List<GreedySelection.Candidate> want = listScan(b, 60, scorer);
+        assertEquals(60, got.size());
+        // compare input positions: a picked candidate keeps the very Scored object it was picked with
+        java.util.IdentityHashMap<Object, Integer> posA = new java.util.IdentityHashMap<>();
+        java.util.IdentityHashMap<Object, Integer> posB = new java.util.IdentityHashMap<>();
+        for (int i = 0; i < n; i++) {
+            posA.put(a.get(i).scored, i);
+            posB.put(b.get(i), i);
+        }
+        int ties = 0;
+        for (int r = 0; r < 60; r++) {
+            assertEquals(posB.get(want.get(r)), posA.get(got.get(r).scored()), "pick " + (r + 1));
+            assertEquals(want.get(r).scored, got.get(r).scored(), "pick " + (r + 1));
+            if (r > 0 && want.get(r).scored.score() == want.get(r - 1).scored.score()) {
+                ties++;
+            }
+        }
+        assertTrue(ties > 0, "the workload must contain tied picks");
+    }
+
+    /** The straightforward greedy loop (the implementation before the packed, parallel one), as the reference. */
+    private static List<GreedySelection.Candidate> listScan(List<GreedySelection.Candidate> cands, int q,
+                                                            SisomScorer scorer) {
+        for (GreedySelection.Candidate c : cands) {
+            SisomScorer.Scored s = scorer.scoreZ(c.z, c.pseudoClass, c.energy);
+            c.dIn = s.dIn();
+            c.dOut = s.dOut();
+            c.inId = s.nearestInId();
+            c.outId = s.nearestOutId();
+            c.scored = s;
+        }
+        java.util.Comparator<GreedySelection.Candidate> order = java.util.Comparator
+                .comparingDouble((GreedySelection.Candidate c) -> -c.scored.score()).thenComparing(c -> c.id);
+        List<GreedySelection.Candidate> remaining = new ArrayList<>(cands);
+        List<GreedySelection.Candidate> picks = new ArrayList<>();
+        while (picks.size() < q && !remaining.isEmpty()) {
+            int bi = 0;
+            for (int i = 1; i < remaining.size(); i++) {
+                if (order.compare(remaining.get(i), remaining.get(bi)) < 0) {
+                    bi = i;
+                }
+            }
+            GreedySelection.Candidate best = remaining.remove(bi);
+            picks.add(best);
+            for (GreedySelection.Candidate c : remaining) {
+                double d = ai.sisom.reference.Distances.distance(c.z, best.z);
+                boolean changed = false;
+                if (c.pseudoClass == best.pseudoClass) {
+                    if (d < c.dIn) {
+                        c.dIn = d;
+                        c.inId = best.id;
+                        changed = true;
+                    }
+                } else if (d < c.dOut) {
+                    c.dOut = d;
+                    c.outId = best.id;
+                    changed = true;
+                }
+                if (changed) {
+                    boolean zero = c.dOut == 0;
+                    double r = zero ? ai.sisom.scoring.Ratio.ZERO_D_OUT_RATIO : c.dIn / c.dOut;
+                    c.scored = scorer.scored(c.dIn, c.dOut, r, zero, c.inId, c.outId, c.energy);
+                }
+            }
+        }
+        return picks;
+    }
+
+    @Test
     void theAnchorVariantIsRefusedWithAReason() {
         List<float[]> z = List.of(new float[]{0}, new float[]{1}, new float[]{2}, new float[]{3});
         LabeledSet l = new LabeledSet(List.of("a", "b", "c", "d"), new int[]{0, 0, 1, 1}, z,
