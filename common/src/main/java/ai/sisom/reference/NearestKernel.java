@@ -4,13 +4,12 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.sisom.reference.ReferenceSet.Nearest;
+import ai.sisom.util.Chunks;
 
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinTask;
 
 /**
  * Batched exact nearest-neighbour search against a {@link ReferenceSet}, for the SISOM workload: for each query,
@@ -264,7 +263,12 @@ public final class NearestKernel implements AutoCloseable {
                     // must finish before the tensor is closed
                     FloatBuffer values = approx.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer();
                     Block block = new Block(values, width, blockStart.get(blk), bc);
-                    scanBlock(block, b, rowClass, skipCol, in, other, err);
+                    // scalar Java (C2 in Java 17 does not vectorise a float min reduction); rows split over the
+                    // fork-join pool while libtorch's threads are idle (a few percent, bench/distance.sh)
+                    Chunks.map(b, ROWS_PER_TASK, (from, to) -> {
+                        scanRows(block, from, to, rowClass, skipCol, in, other, err);
+                        return null;
+                    });
                 }
             }
         }
@@ -282,26 +286,6 @@ public final class NearestKernel implements AutoCloseable {
 
     /** One block's sgemm result (b x width, a view of libtorch's memory) and the columns it covers. */
     private record Block(FloatBuffer values, int width, int start, int cls) {}
-
-    /**
-     * Scans one block for every row. The scan is scalar Java (C2 in Java 17 does not vectorise a float min
-     * reduction), so rows are split over the fork-join pool: libtorch's threads are idle during the scan.
-     */
-    private static void scanBlock(Block block, int b, int[] rowClass, int[] skipCol, Side[] in, Side[] other,
-                                  double[] err) {
-        int tasks = Math.max(1, Math.min(ForkJoinPool.getCommonPoolParallelism() + 1, b / ROWS_PER_TASK));
-        if (tasks == 1) {
-            scanRows(block, 0, b, rowClass, skipCol, in, other, err);
-            return;
-        }
-        ForkJoinTask<?>[] parts = new ForkJoinTask<?>[tasks];
-        for (int t = 0; t < tasks; t++) {
-            int from = (int) ((long) b * t / tasks);
-            int to = (int) ((long) b * (t + 1) / tasks);
-            parts[t] = ForkJoinTask.adapt(() -> scanRows(block, from, to, rowClass, skipCol, in, other, err));
-        }
-        ForkJoinTask.invokeAll(parts);
-    }
 
     /**
      * Rows from..to of one block, each into its own-class side or (when searched) its other-class side. Each row is

@@ -29,9 +29,9 @@ public record Ratio(double dIn, double dOut, double r, boolean dOutZero, Nearest
      * identical to {@link #of} either way.
      */
     public static Ratio[] of(ReferenceSet ref, float[] z, int n, int[] cls, int[] exclude, DOutVariant variant) {
-        Ratio[] out = new Ratio[n];
         int d = ref.dimension();
         if ((long) n * ref.size() < KERNEL_MIN_PAIRS) {
+            Ratio[] out = new Ratio[n];
             for (int i = 0; i < n; i++) {
                 out[i] = of(ref, java.util.Arrays.copyOfRange(z, i * d, (i + 1) * d), cls[i], exclude[i], variant);
             }

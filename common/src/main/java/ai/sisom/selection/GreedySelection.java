@@ -4,11 +4,10 @@ import ai.sisom.reference.Distances;
 import ai.sisom.scoring.DOutVariant;
 import ai.sisom.scoring.Ratio;
 import ai.sisom.scoring.SisomScorer;
+import ai.sisom.util.Chunks;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ForkJoinPool;
-import java.util.concurrent.ForkJoinTask;
 
 /**
  * Greedy batch-diverse selection (METHOD.md section 5, the authors' AL code): q times, take the best remaining
@@ -97,9 +96,8 @@ public final class GreedySelection {
             if (m == 0 || picks.size() == q) {
                 break;
             }
-            int mm = m;
             float[] bz = best.z;
-            bestPos = reduce(mm, (from, to) -> {
+            List<Integer> chunkBest = Chunks.map(m, PER_TASK, (from, to) -> {
                 int localBest = -1;
                 for (int p = from; p < to; p++) {
                     int i = alive[p];
@@ -127,7 +125,13 @@ public final class GreedySelection {
                     }
                 }
                 return localBest;
-            }, (x, y) -> x < 0 ? y : y < 0 ? x : before(cands, alive[y], alive[x]) ? y : x);
+            });
+            bestPos = chunkBest.get(0);   // chunks are never empty, so each has a best
+            for (int p : chunkBest) {
+                if (before(cands, alive[p], alive[bestPos])) {
+                    bestPos = p;
+                }
+            }
         }
         return picks;
     }
@@ -156,27 +160,4 @@ public final class GreedySelection {
 
     /** Candidates per fork-join task: below this the fork costs more than the updates. */
     private static final int PER_TASK = 4096;
-
-    private interface RangeBest {
-        int run(int from, int to);
-    }
-
-    /** Runs body over 0..m, in parallel chunks when m is large, and combines the chunks' best positions. */
-    private static int reduce(int m, RangeBest body, java.util.function.IntBinaryOperator combine) {
-        int tasks = Math.max(1, Math.min(ForkJoinPool.getCommonPoolParallelism() + 1, m / PER_TASK));
-        if (tasks == 1) {
-            return body.run(0, m);
-        }
-        List<ForkJoinTask<Integer>> parts = new ArrayList<>();
-        for (int t = 0; t < tasks; t++) {
-            int from = (int) ((long) m * t / tasks);
-            int to = (int) ((long) m * (t + 1) / tasks);
-            parts.add(ForkJoinTask.adapt(() -> body.run(from, to)));
-        }
-        int best = -1;
-        for (ForkJoinTask<Integer> part : ForkJoinTask.invokeAll(parts)) {
-            best = combine.applyAsInt(best, part.join());
-        }
-        return best;
-    }
 }
