@@ -131,7 +131,13 @@ def main():
     p.add_argument("--pool-ood", type=int, default=100, help="OOD pool images (scikit-learn digits)")
     p.add_argument("--golden-only", action="store_true",
                    help="only rewrite the golden parity files from the existing exported model")
+    p.add_argument("--reexport", action="store_true",
+                   help="export the saved weights (fmnist_resnet18w16.state.pt) again with the current exporter, "
+                        "keeping the training record, then rewrite the golden files; no training")
     args = p.parse_args()
+    if args.reexport:
+        reexport(os.path.join(OUT, "model"), args.width)
+        args.golden_only = True
     if args.golden_only:
         write_golden(os.path.join(OUT, "model"), read_idx("t10k-images-idx3-ubyte.gz"),
                      np.random.default_rng(args.seed + 1))
@@ -157,13 +163,10 @@ def main():
     model_dir = os.path.join(OUT, "model")
     os.makedirs(model_dir, exist_ok=True)
     torch.save(model.state_dict(), os.path.join(model_dir, "fmnist_resnet18w16.state.pt"))
-    meta = sisom_export.export(
-        model, LAYERS, (1, 28, 28), os.path.join(model_dir, "fmnist_resnet18w16.pt"), [MEAN], [STD], CLASSES,
-        verify_batch=xte[:64],
-        extra_metadata={"training": {"dataset": "Fashion-MNIST (Debian dataset-fashion-mnist)",
-                                     "epochs": args.epochs, "width": args.width, "seed": args.seed,
-                                     "testAccuracy": round(acc, 4), "testSet": "10000 Fashion-MNIST test images"}})
-    print("export:", meta["verification"], flush=True)
+    export_model(model, model_dir, xte[:64],
+                 {"dataset": "Fashion-MNIST (Debian dataset-fashion-mnist)", "epochs": args.epochs,
+                  "width": args.width, "seed": args.seed, "testAccuracy": round(acc, 4),
+                  "testSet": "10000 Fashion-MNIST test images"})
 
     # labeled subset: first N of each class in a seeded permutation of the training set
     perm = rng.permutation(len(ytr))
@@ -191,6 +194,25 @@ def main():
 
     write_golden(model_dir, xte_u8, np.random.default_rng(args.seed + 1))
     print("done", flush=True)
+
+
+def export_model(model, model_dir, verify_batch, training):
+    meta = sisom_export.export(
+        model, LAYERS, (1, 28, 28), os.path.join(model_dir, "fmnist_resnet18w16.pt"), [MEAN], [STD], CLASSES,
+        verify_batch=verify_batch, extra_metadata={"training": training})
+    print("export:", meta["verification"], flush=True)
+
+
+def reexport(model_dir, width):
+    """The saved weights through the current exporter; the training record is carried over from the old export."""
+    with open(os.path.join(model_dir, "fmnist_resnet18w16.json")) as f:
+        training = json.load(f)["training"]
+    if training["width"] != width:
+        sys.exit(f"the saved model has width {training['width']}, not {width}")
+    model = sisom_resnet.build(num_classes=10, in_channels=1, width=width)
+    model.load_state_dict(torch.load(os.path.join(model_dir, "fmnist_resnet18w16.state.pt"), map_location="cpu"))
+    model.eval()
+    export_model(model, model_dir, to_tensor(read_idx("t10k-images-idx3-ubyte.gz"))[:64], training)
 
 
 def write_golden(model_dir, xte_u8, rng):

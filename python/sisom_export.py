@@ -223,9 +223,30 @@ def verify(scripted: torch.jit.ScriptModule, model: nn.Module, layers: Sequence[
 # Export
 # ---------------------------------------------------------------------------------------------------------------
 
+MEMORY_FORMATS = ("channels_last", "contiguous")
+
+
+def to_memory_format(scripted: torch.jit.ScriptModule, memory_format: str) -> None:
+    """Lays out every 4-D parameter (the convolution weights) in ``memory_format``, in place; values are unchanged.
+
+    channels_last is the default because libtorch 2.7.1's oneDNN convolutions, which DJL runs, take NHWC weights
+    without the reorders they need for NCHW ones, in forward and backward: about a quarter more images/s on the
+    bundled model (README, Performance). A convolution with a channels_last weight produces channels_last
+    outputs, so the whole network runs in that layout whatever the input's. The layout is saved with the weights.
+    """
+    if memory_format not in MEMORY_FORMATS:
+        raise ExportError(f"memory format must be one of {', '.join(MEMORY_FORMATS)}; got '{memory_format}'")
+    fmt = torch.channels_last if memory_format == "channels_last" else torch.contiguous_format
+    with torch.no_grad():
+        for p in scripted.parameters():
+            if p.dim() == 4:
+                p.data = p.data.contiguous(memory_format=fmt)
+
+
 def export(model: nn.Module, layers: Sequence[str], input_shape: Sequence[int], out_path: str,
            mean: Sequence[float], std: Sequence[float], class_names: Sequence[str] = None,
-           verify_batch: Tensor = None, extra_metadata: dict = None) -> dict:
+           verify_batch: Tensor = None, extra_metadata: dict = None,
+           memory_format: str = "channels_last") -> dict:
     """Export ``model`` to ``out_path`` (.pt) plus ``<stem>.json``; returns the metadata written."""
     import copy
     if not layers:
@@ -251,6 +272,7 @@ def export(model: nn.Module, layers: Sequence[str], input_shape: Sequence[int], 
     fold_batchnorm(folded)
     contract = split_stages(folded, layers, num_classes).eval()
     scripted = torch.jit.script(contract)
+    to_memory_format(scripted, memory_format)
 
     if verify_batch is None:
         gen = torch.Generator().manual_seed(0)
@@ -279,6 +301,7 @@ def export(model: nn.Module, layers: Sequence[str], input_shape: Sequence[int], 
         "outputs": ["logits", "penultimate", "activations", "gradients"],
         "loss": "uniform-target cross-entropy, summed over the batch",
         "exportedWithTorch": torch.__version__,
+        "memoryFormat": memory_format,
     }
     if extra_metadata:
         meta.update(extra_metadata)
@@ -370,6 +393,9 @@ def main(argv=None) -> int:
     p.add_argument("--mean", required=True, type=floats, help="per-channel normalisation mean (images in [0,1])")
     p.add_argument("--std", required=True, type=floats, help="per-channel normalisation std")
     p.add_argument("--class-names", help="comma-separated class names (default 0..K-1)")
+    p.add_argument("--memory-format", choices=MEMORY_FORMATS, default="channels_last",
+                   help="layout of the convolution weights (default channels_last: faster in libtorch's oneDNN "
+                        "convolutions on CPU executors)")
     p.add_argument("--out", required=True, help="output model file, e.g. models/net.pt (net.json is written beside)")
     args = p.parse_args(argv)
 
@@ -397,7 +423,8 @@ def main(argv=None) -> int:
             raise ExportError(f"expected an nn.Module, got {type(model).__name__}")
         layers = [l.strip() for l in args.layers.split(",") if l.strip()]
         names = args.class_names.split(",") if args.class_names else None
-        meta = export(model, layers, args.input_shape, args.out, args.mean, args.std, names)
+        meta = export(model, layers, args.input_shape, args.out, args.mean, args.std, names,
+                      memory_format=args.memory_format)
     except ExportError as e:
         print(f"sisom_export: error: {e}", file=sys.stderr)
         return 2

@@ -115,6 +115,27 @@ class ExportTest(unittest.TestCase):
             sisom_export.export(sisom_resnet.build(width=8), LAYERS, (1, 28, 28), self.out, [0.5], [0.0])
 
     @unittest.skipUnless(__import__("importlib").util.find_spec("torchvision"), "python3-torchvision not installed")
+    def test_convolution_weights_are_saved_channels_last_by_default_and_contiguous_on_request(self):
+        torch.manual_seed(0)
+        model = randomized_bn(sisom_resnet.build(width=8))
+        x = torch.randn(4, 1, 28, 28)
+        outputs = {}
+        for fmt, want in ((None, torch.channels_last), ("contiguous", torch.contiguous_format)):
+            kwargs = {} if fmt is None else {"memory_format": fmt}
+            meta = sisom_export.export(model, LAYERS, (1, 28, 28), self.out, [0.5], [0.25], **kwargs)
+            self.assertEqual(meta["memoryFormat"], fmt or "channels_last")
+            loaded = torch.jit.load(self.out)
+            convs = [p for p in loaded.parameters() if p.dim() == 4]
+            self.assertTrue(convs)
+            for p in convs:
+                self.assertTrue(p.is_contiguous(memory_format=want), f"{fmt}: {tuple(p.stride())}")
+            outputs[fmt] = loaded(x)
+        # only the layout differs: the same features up to float32 summation order
+        for a, b in zip(outputs[None], outputs["contiguous"]):
+            self.assertLess(sisom_export.max_rel_err(a, b), 1e-4)
+        with self.assertRaisesRegex(sisom_export.ExportError, "memory format must be one of"):
+            sisom_export.export(model, LAYERS, (1, 28, 28), self.out, [0.5], [0.25], memory_format="nhwc")
+
     def test_torchvision_resnet18_exports(self):
         import torchvision
         model = randomized_bn(torchvision.models.resnet18(num_classes=5))

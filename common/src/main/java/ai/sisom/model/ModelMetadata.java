@@ -50,6 +50,7 @@ public final class ModelMetadata implements Serializable {
     float[] std;
     List<Layer> layers;
     int penultimateSize;
+    String memoryFormat;
 
     /** Reads and validates {@code <model>.json}; the error names the file and the field at fault. */
     public static ModelMetadata read(Path jsonFile) throws IOException {
@@ -139,6 +140,9 @@ public final class ModelMetadata implements Serializable {
     public List<Layer> layers() { return Collections.unmodifiableList(layers); }
 
     public int penultimateSize() { return penultimateSize; }
+
+    /** Layout of the convolution weights: {@code channels_last}, or {@code contiguous} (also for older exports). */
+    public String memoryFormat() { return memoryFormat == null ? "contiguous" : memoryFormat; }
 
     /** D = sum of the chosen layers' sizes: the length of u (and of the enhanced feature z). */
     public int featureSize() {

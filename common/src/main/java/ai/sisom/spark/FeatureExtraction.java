@@ -52,6 +52,13 @@ public final class FeatureExtraction {
         } catch (IOException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         }
+        if (!"channels_last".equals(meta.memoryFormat())) {
+            // a hint, not an error: the model runs, only slower on CPU executors (README, Performance)
+            org.slf4j.LoggerFactory.getLogger(FeatureExtraction.class).warn(
+                    "model {} has {} convolution weights; re-exporting it with python/sisom_export.py (default "
+                            + "--memory-format channels_last) makes extraction on CPU executors faster",
+                    s.modelUri(), meta.memoryFormat());
+        }
         var conf = spark.sparkContext().broadcast(
                 new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()),
                 scala.reflect.ClassTag$.MODULE$.apply(SerializableConfiguration.class));

@@ -22,6 +22,15 @@ class ModelMetadataTest {
         assertEquals(java.util.List.of("layer1", "layer2", "layer3", "avgpool"), m.layerNames());
         assertEquals(m.featureSize(), m.layerOffsets()[m.layers().size()]);
         assertEquals(m.penultimateSize(), m.layers().get(3).size(), "pooled layer4 is the penultimate feature");
+        assertEquals("channels_last", m.memoryFormat(), "the bundled model is exported with the current default");
+    }
+
+    @Test
+    void exportsWithoutAMemoryFormatReadAsContiguous() throws IOException {
+        String good = Files.readString(TestPaths.repoRoot().resolve("data-samples/model/fmnist_resnet18w16.json"));
+        Path old = dir.resolve("old.json");
+        Files.writeString(old, good.replace("\"memoryFormat\": \"channels_last\",", ""));
+        assertEquals("contiguous", ModelMetadata.read(old).memoryFormat());
     }
 
     @Test

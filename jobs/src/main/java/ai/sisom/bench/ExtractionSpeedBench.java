@@ -27,19 +27,11 @@ public final class ExtractionSpeedBench {
         int batch = Integer.parseInt(args[2]);
         int threads = Integer.parseInt(args[3]);
         int rounds = Integer.parseInt(args[4]);
-        List<FeatureExtractor.Item> items = new ArrayList<>();
-        try (Stream<Path> s = Files.list(images)) {
-            for (Path p : s.sorted().toList()) {
-                items.add(new FeatureExtractor.Item(p.getFileName().toString(), Files.readAllBytes(p)));
-            }
-        }
+        List<FeatureExtractor.Item> items = readAll(images);
         try (SisomModel m = SisomModel.load(model)) {
             JniUtils.setNumThreads(threads);
             ImagePreprocessor pre = ImagePreprocessor.forModel(m.metadata(), ImagePreprocessor.Resize.NONE);
-            float[] all = new float[items.size() * pre.size()];
-            for (int i = 0; i < items.size(); i++) {
-                pre.decodeInto(items.get(i).id(), items.get(i).image(), all, i * pre.size(), null);
-            }
+            float[] all = decodeAll(pre, items);
             // one untimed round over all images first, on both sides (JIT here, the profiling executor in Python)
             for (int i = 0; i < items.size(); i += batch) {
                 int b = Math.min(batch, items.size() - i);
@@ -65,6 +57,27 @@ public final class ExtractionSpeedBench {
             }
             System.out.printf(Locale.ROOT, "java-end2end %.1f%n", median(rate));
         }
+    }
+
+    /** Every file of a directory, in name order, as extractor items. */
+    static List<FeatureExtractor.Item> readAll(Path images) throws java.io.IOException {
+        List<FeatureExtractor.Item> items = new ArrayList<>();
+        try (Stream<Path> s = Files.list(images)) {
+            for (Path p : s.sorted().toList()) {
+                items.add(new FeatureExtractor.Item(p.getFileName().toString(), Files.readAllBytes(p)));
+            }
+        }
+        return items;
+    }
+
+    /** The items decoded and normalised for the model, one after another (n x C x H x W). */
+    static float[] decodeAll(ImagePreprocessor pre, List<FeatureExtractor.Item> items)
+            throws ai.sisom.image.InvalidImageException {
+        float[] all = new float[items.size() * pre.size()];
+        for (int i = 0; i < items.size(); i++) {
+            pre.decodeInto(items.get(i).id(), items.get(i).image(), all, i * pre.size(), null);
+        }
+        return all;
     }
 
     static double median(double[] v) {
