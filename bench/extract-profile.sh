@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Where the model forward's time goes, per libtorch operator: ours (DJL, libtorch 2.7.1, graph optimiser off as the
-# gradients require) vs Python PyTorch (Debian python3-torch) on the same model, batch and threads. Explains the
-# forward-only gap that bench/extract-speed.sh reports.
+# gradients require) vs Python PyTorch (Debian python3-torch) on the same model, batch and threads: where the
+# differences that bench/extract-speed.sh reports come from.
 #   bench/extract-profile.sh [batch=64] [threads=2] [forwards=20]
 set -euo pipefail
 cd "$(dirname "$0")/.."
