@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Feature extraction as an executor runs it: TASKS task threads at once sharing one model, with libtorch's intra-op
 # pool at each size given (fresh JVM each), on the bundled pool images. Shows what an oversized libtorch pool per
-# task costs: left alone, libtorch sizes its pool to every core the JVM sees, in every task
-# (conf/spark-cpu.conf sets it to spark.task.cpus instead). Prints img/s per size and the ratio to the first size.
+# task costs: on a cluster Spark sets OMP_NUM_THREADS to spark.task.cpus in each executor, but in local mode every
+# task's pool takes every core. Prints img/s per size and the ratio to the first size.
 #   bench/extract-threads.sh [tasks=2] [batch=64] [rounds=5] [threads ...=1 2 8]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -85,6 +85,15 @@ class LocalClusterTest {
             if (home != null) {
                 // two executor processes did the work
                 assertEquals(2, spark.sparkContext().getExecutorMemoryStatus().size() - 1, "executors besides the driver");
+                // and ran libtorch with one thread per task core, not one per host core: Spark sets each executor's
+                // OMP_NUM_THREADS, which sizes libtorch's pool, to spark.task.cpus (1 here); conf/spark-*.conf rely on it
+                List<Integer> threads = spark.range(0, 4, 1, 4).map(
+                        (org.apache.spark.api.java.function.MapFunction<Long, Integer>) i -> {
+                            ai.djl.engine.Engine.getEngine("PyTorch");   // loaded already where a task ran the model
+                            return ai.djl.pytorch.jni.JniUtils.getNumThreads();
+                        },
+                        org.apache.spark.sql.Encoders.INT()).collectAsList();
+                assertEquals(List.of(1, 1, 1, 1), threads, "libtorch threads in the executors");
             }
             Map<String, Double> scores = new HashMap<>();
             for (Row r : spark.read().parquet(out.resolve("res/scores").toString()).collectAsList()) {
