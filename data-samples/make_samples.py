@@ -8,7 +8,6 @@ Run from the repository root:   /usr/bin/python3 data-samples/make_samples.py [-
 """
 import argparse
 import csv
-import gzip
 import io
 import json
 import os
@@ -25,26 +24,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
 import sisom_export  # noqa: E402
 import sisom_resnet  # noqa: E402
+from fmnist import CLASSES, LAYERS, MEAN, STD, read_idx, to_tensor  # noqa: E402
 
-FMNIST = "/usr/share/datasets/fashion-mnist"
-CLASSES = ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"]
-MEAN, STD = 0.2860, 0.3530
-LAYERS = ["layer1", "layer2", "layer3", "avgpool"]
 OUT = os.path.join(ROOT, "data-samples")
 GOLDEN = os.path.join(ROOT, "common", "src", "test", "resources", "golden")
-
-
-def read_idx(name):
-    with gzip.open(os.path.join(FMNIST, name), "rb") as f:
-        data = f.read()
-    magic = int.from_bytes(data[:4], "big")
-    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(magic & 0xFF)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * len(dims)).reshape(dims)
-
-
-def to_tensor(images_u8):
-    x = torch.from_numpy(images_u8.astype(np.float32) / 255.0).unsqueeze(1)
-    return (x - MEAN) / STD
 
 
 def train(model, x, y, epochs, batch, seed):

@@ -19,7 +19,6 @@ config.json (the configuration and the run time).
 import argparse
 import csv
 import glob
-import gzip
 import io
 import json
 import os
@@ -36,11 +35,8 @@ sys.path.insert(0, HERE)
 import al_strategies as S  # noqa: E402
 import sisom_export  # noqa: E402
 import sisom_resnet  # noqa: E402
+from fmnist import CLASSES, LAYERS, MEAN, STD, read_idx, to_tensor  # noqa: E402
 
-FMNIST = "/usr/share/datasets/fashion-mnist"
-CLASSES = ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"]
-MEAN, STD = 0.2860, 0.3530
-LAYERS = ["layer1", "layer2", "layer3", "avgpool"]
 BASELINES = ["random", "entropy", "margin", "coreset", "badge"]
 SISOM_STRATEGIES = {  # strategy -> (sisom.score, sisom.selection)
     "sisom": ("sisom", "topq"), "sisome": ("sisome", "topq"), "sisom-greedy": ("sisom", "greedy")}
@@ -58,19 +54,6 @@ PRESETS = {
     "full": dict(pool=3000, initial=50, q=50, cycles=5, seeds=3, test=2000, width=8, epochs=20, min_steps=150,
                  batch=32),
 }
-
-
-def read_idx(name):
-    with gzip.open(os.path.join(FMNIST, name), "rb") as f:
-        data = f.read()
-    magic = int.from_bytes(data[:4], "big")
-    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(magic & 0xFF)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * len(dims)).reshape(dims)
-
-
-def to_tensor(images_u8):
-    x = torch.from_numpy(images_u8.astype(np.float32) / 255.0).unsqueeze(1)
-    return (x - MEAN) / STD
 
 
 class JobServer:

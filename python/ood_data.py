@@ -26,7 +26,6 @@ fonts-dejavu-core fonts-liberation.
 """
 import argparse
 import csv
-import gzip
 import io
 import json
 import os
@@ -36,8 +35,8 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FMNIST = "/usr/share/datasets/fashion-mnist"
-CLASSES = ["t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot"]
+sys.path.insert(0, os.path.join(ROOT, "python"))
+from fmnist import CLASSES, read_idx  # noqa: E402
 STATE = os.path.join(ROOT, "data-samples", "model", "fmnist_resnet18w16.state.pt")
 FONT_DIRS = ["/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype/liberation"]
 NATURAL = ["camera", "astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "coins"]
@@ -62,13 +61,6 @@ SETS = [
      + ", resized to 28x28", "CC0 (cc0textures.com) per skimage.data docstrings"),
     ("noise", "far", "synthetic i.i.d. uniform pixel noise in [0, 255]", "generated (no licence needed)"),
 ]
-
-
-def read_idx(name):
-    with gzip.open(os.path.join(FMNIST, name), "rb") as f:
-        data = f.read()
-    dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(data[3])]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * len(dims)).reshape(dims)
 
 
 def balanced(labels, per_class, rng):
