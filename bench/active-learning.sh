@@ -16,5 +16,5 @@ if [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; then out=$1; shift; fi
 [ "${SISOM_SKIP_BUILD:-}" = 1 ] || ./mvnw -q -B -DskipTests install
 mkdir -p "$out"
 # the classpath and JVM flags the exec plugin uses (parent pom), for the benchmark's long-lived job server
-./mvnw -q -B -pl jobs exec:exec -Dsisom.main=ai.sisom.bench.JobServer -Dsisom.args=--print-launch > "$out/launch.txt"
+./mvnw -q -B -pl bench exec:exec -Dsisom.main=ai.sisom.bench.JobServer -Dsisom.args=--print-launch > "$out/launch.txt"
 exec /usr/bin/python3 python/al_benchmark.py --preset "$preset" --open-set --launch "$out/launch.txt" --out "$out" "$@"

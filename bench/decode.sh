@@ -6,5 +6,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DIR=${1:-data-samples/pool/images}
 ./mvnw -q -B -DskipTests install
-./mvnw -q -B -pl jobs exec:exec -Dsisom.main=ai.sisom.bench.DecodeBench -Dsisom.args="$(realpath "$DIR")" 2>/dev/null \
+./mvnw -q -B -pl bench exec:exec -Dsisom.main=ai.sisom.bench.DecodeBench -Dsisom.args="$(realpath "$DIR")" 2>/dev/null \
   | grep -E '^(decode|ratio)'

@@ -10,13 +10,13 @@ cd "$(dirname "$0")/.."
 N=${1:-20000}; M=${2:-10000}; D=${3:-240}; K=${4:-10}; T=${5:-2}
 PY=${SISOM_PYTHON:-/usr/bin/python3}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-$PY bench/distance_baselines.py generate "$work" "$N" "$M" "$D" "$K" 42
+$PY bench/python/distance_baselines.py generate "$work" "$N" "$M" "$D" "$K" 42
 ./mvnw -q -B -DskipTests install
-OMP_NUM_THREADS=$T ./mvnw -q -B -pl jobs exec:exec -Dsisom.main=ai.sisom.bench.DistanceBench \
+OMP_NUM_THREADS=$T ./mvnw -q -B -pl bench exec:exec -Dsisom.main=ai.sisom.bench.DistanceBench \
   -Dsisom.args="$work 2000" 2>/dev/null | grep -E '^(sisom|kernel|scalar|flops|sgemm|floor|cpu)' > "$work/ours.txt"
-$PY bench/distance_baselines.py faiss "$work" "$T" > "$work/faiss.txt"
-$PY bench/distance_baselines.py loop "$work" 500 > "$work/loop.txt"
-$PY bench/distance_baselines.py matmul "$T" > "$work/matmul.txt"
+$PY bench/python/distance_baselines.py faiss "$work" "$T" > "$work/faiss.txt"
+$PY bench/python/distance_baselines.py loop "$work" 500 > "$work/loop.txt"
+$PY bench/python/distance_baselines.py matmul "$T" > "$work/matmul.txt"
 cat "$work"/ours.txt "$work"/faiss.txt "$work"/loop.txt "$work"/matmul.txt
 $PY - "$work" "$N" <<'PY'
 import sys

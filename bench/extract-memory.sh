@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./mvnw -q -B -DskipTests install
-exec ./mvnw -q -B -pl jobs exec:exec -Dsisom.main=ai.sisom.bench.ExtractionMemoryBench -Dsisom.heap=-Xmx1g \
+exec ./mvnw -q -B -pl bench exec:exec -Dsisom.main=ai.sisom.bench.ExtractionMemoryBench -Dsisom.heap=-Xmx1g \
   -Dsisom.args="${1:-100000} ${2:-2} ${3:-64}"

@@ -10,7 +10,7 @@ PY=${SISOM_PYTHON:-/usr/bin/python3}
 MODEL=data-samples/model/fmnist_resnet18w16.pt
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 ./mvnw -q -B -DskipTests install
-OMP_NUM_THREADS=$T ./mvnw -q -B -pl jobs exec:exec -Dsisom.main=ai.sisom.bench.ExtractionProfile \
+OMP_NUM_THREADS=$T ./mvnw -q -B -pl bench exec:exec -Dsisom.main=ai.sisom.bench.ExtractionProfile \
   -Dsisom.args="$MODEL $work/java.json $B $T $F" >/dev/null 2>&1
 $PY - "$MODEL" "$work/java.json" "$B" "$T" "$F" <<'PY'
 import collections, json, sys

@@ -14,9 +14,9 @@ IMAGES=data-samples/pool/images
 # gives both sides the same chances; each side's best run counts.
 java_out=""; py_out=""
 for run in 1 2; do
-  java_out+=$(OMP_NUM_THREADS=$T ./mvnw -q -B -pl jobs exec:exec -Dsisom.main=ai.sisom.bench.ExtractionSpeedBench \
+  java_out+=$(OMP_NUM_THREADS=$T ./mvnw -q -B -pl bench exec:exec -Dsisom.main=ai.sisom.bench.ExtractionSpeedBench \
     -Dsisom.args="$MODEL $IMAGES $B $T $R" 2>/dev/null | grep '^java-')$'\n'
-  py_out+=$($PY bench/extract_baseline.py "$MODEL" "$IMAGES" "$B" "$T" "$R")$'\n'
+  py_out+=$($PY bench/python/extract_baseline.py "$MODEL" "$IMAGES" "$B" "$T" "$R")$'\n'
 done
 echo -n "$java_out"; echo -n "$py_out"
 $PY - "$java_out" "$py_out" <<'PY'

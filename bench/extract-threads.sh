@@ -13,7 +13,7 @@ IMAGES=data-samples/pool/images
 ./mvnw -q -B -DskipTests install
 out=$(mktemp); trap 'rm -f "$out"' EXIT
 for t in "${sizes[@]}"; do
-  OMP_NUM_THREADS=$t ./mvnw -q -B -pl jobs exec:exec -Dsisom.main=ai.sisom.bench.ExtractionThreadsBench \
+  OMP_NUM_THREADS=$t ./mvnw -q -B -pl bench exec:exec -Dsisom.main=ai.sisom.bench.ExtractionThreadsBench \
     -Dsisom.args="$MODEL $IMAGES $B $TASKS $t $R" 2>/dev/null | grep '^threads ' | tee -a "$out"
 done
 awk 'NR==1{base=$5} {printf "libtorch threads %d per task, %d tasks: %.0f img/s, %.2fx the first\n", $2, $4, $5, $5/base}' "$out"

@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./mvnw -q -B -DskipTests install
-./mvnw -q -B -pl jobs exec:exec -Dsisom.main=ai.sisom.bench.GreedyBench 2>/dev/null
+./mvnw -q -B -pl bench exec:exec -Dsisom.main=ai.sisom.bench.GreedyBench 2>/dev/null

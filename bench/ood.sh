@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# OOD benchmark, one command: data sets (python/ood_data.py) -> features through the extract job -> every method
+# OOD benchmark, one command: data sets (bench/python/ood_data.py) -> features through the extract job -> every method
 # scored on the same features (ai.sisom.bench.OodBenchmark) -> results.csv, results.md, scores.csv, auroc.png,
 # histograms.png in OUT.
 #   bench/ood.sh [--reduced] [OUT=target/ood] [key=value ...]   (keys: see OodBenchmark, e.g. knn.k=50)
@@ -20,9 +20,9 @@ mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 start=$(date +%s)
 rm -rf "$OUT/data"
-$PY python/ood_data.py "$OUT/data" "${reduced[@]}"
+$PY bench/python/ood_data.py "$OUT/data" "${reduced[@]}"
 ./mvnw -q -B -DskipTests install
-./mvnw -q -B -pl jobs exec:exec -Dsisom.main=ai.sisom.bench.OodBenchmark -Dsisom.args="$OUT/data $OUT $*" \
+./mvnw -q -B -pl bench exec:exec -Dsisom.main=ai.sisom.bench.OodBenchmark -Dsisom.args="$OUT/data $OUT $*" \
   2> "$OUT/benchmark.log" || { tail -n 30 "$OUT/benchmark.log" >&2; echo "ood.sh: the benchmark failed, log: $OUT/benchmark.log" >&2; exit 1; }
-$PY python/ood_plots.py "$OUT"
+$PY bench/python/ood_plots.py "$OUT"
 echo "ood.sh: done in $(( $(date +%s) - start )) s: $OUT/results.md, $OUT/auroc.png, $OUT/histograms.png"

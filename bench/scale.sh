@@ -10,7 +10,7 @@ sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(10000 100000 1000000)
 ./mvnw -q -B -DskipTests install
 out=$(mktemp)
 for n in "${sizes[@]}"; do
-  ./mvnw -q -B -pl jobs exec:exec -Dsisom.main=ai.sisom.bench.ScoringScaleBench "-Dsisom.heap=-Xms2g -Xmx2g -XX:+AlwaysPreTouch" \
+  ./mvnw -q -B -pl bench exec:exec -Dsisom.main=ai.sisom.bench.ScoringScaleBench "-Dsisom.heap=-Xms2g -Xmx2g -XX:+AlwaysPreTouch" \
     -Dsisom.args="$n ${SISOM_SCALE_REF:-1000}" 2>/dev/null | grep '^scale ' | tee -a "$out"
 done
 awk 'NR==1{base=$3/$2} {printf "N=%d: %.2f s, %d rows/s/core, peak RSS %d MB, time per row vs smallest N: %.2fx\n", $2, $3, $4, $5, ($3/$2)/base}' "$out"

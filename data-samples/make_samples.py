@@ -21,7 +21,7 @@ from PIL import Image
 from torch import nn
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "python"))
+sys.path[:0] = [os.path.join(ROOT, "python"), os.path.dirname(os.path.abspath(__file__))]
 import sisom_export  # noqa: E402
 import sisom_resnet  # noqa: E402
 from fmnist import CLASSES, LAYERS, MEAN, STD, read_idx, to_tensor  # noqa: E402

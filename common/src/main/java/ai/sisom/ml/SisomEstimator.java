@@ -1,10 +1,12 @@
 package ai.sisom.ml;
 
+import ai.sisom.spark.FeatureColumns;
 import ai.sisom.reference.LabeledSet;
 import ai.sisom.reference.SisomReference;
-import ai.sisom.scoring.DOutVariant;
+import ai.sisom.reference.SteepnessSpec;
+import ai.sisom.reference.DOutVariant;
 import ai.sisom.spark.FeatureTable;
-import ai.sisom.spark.PoolScoring;
+import ai.sisom.spark.LabeledFeatures;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.param.DoubleParam;
 import org.apache.spark.ml.param.IntParam;
@@ -16,9 +18,7 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.types.StructType;
 
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * SISOM as a Spark ML Estimator: {@code fit} on a labeled feature table (the output of feature extraction with a
@@ -80,6 +80,10 @@ public final class SisomEstimator extends Estimator<SisomScoringModel> implement
 
     public SisomEstimator setDOutVariant(String v) { set(dOutVariant, v); return this; }
 
+    public SisomEstimator setDOutVariant(DOutVariant v) {
+        return setDOutVariant(v.name().toLowerCase(java.util.Locale.ROOT));
+    }
+
     public SisomEstimator setSubset(double delta, int size) {
         set(subsetDelta, delta);
         set(subsetSize, size);
@@ -94,12 +98,9 @@ public final class SisomEstimator extends Estimator<SisomScoringModel> implement
         List<String> classes = FeatureColumns.classNames(schema, FeatureTable.PSEUDO_CLASS);
         List<String> layers = FeatureColumns.layerNames(schema, FeatureTable.U);
         int[] offsets = FeatureColumns.layerOffsets(schema, FeatureTable.U);
-        LabeledSet labeled = PoolScoring.collectLabeled(dataset.toDF(), classes, $(labelCol));
+        LabeledSet labeled = LabeledFeatures.collect(dataset.toDF(), classes, $(labelCol));
         double delta = (Double) $(subsetDelta);
         int size = (Integer) $(subsetSize);
-        if ((delta > 0) != (size > 0)) {
-            throw new IllegalArgumentException("a ProbCover subset needs both subsetDelta and subsetSize");
-        }
         SisomReference.Settings settings = new SisomReference.Settings(steepnessGrid($(steepness), layers),
                 DOutVariant.parse($(dOutVariant)), delta > 0 ? delta : null, size > 0 ? size : null);
         SisomReference ref = SisomReference.build(labeled, classes, layers, offsets, settings);
@@ -133,44 +134,9 @@ public final class SisomEstimator extends Estimator<SisomScoringModel> implement
 
     /**
      * {@code layer1:0.05,layer2:1|10,...} -> one candidate list per layer in the model's order; every layer must be
-     * named, each once, with positive values.
+     * named, each once, with positive values ({@link SteepnessSpec}).
      */
     public static double[][] steepnessGrid(String spec, List<String> layers) {
-        Map<String, double[]> byName = new HashMap<>();
-        for (String part : spec.split(",")) {
-            String p = part.trim();
-            int colon = p.lastIndexOf(':');
-            if (colon <= 0) {
-                throw new IllegalArgumentException("steepness entries look like layer:value or layer:v1|v2, got '" + p + "'");
-            }
-            String name = p.substring(0, colon).trim();
-            if (!layers.contains(name)) {
-                throw new IllegalArgumentException("steepness names layer '" + name + "', the model's layers are " + layers);
-            }
-            String[] vals = p.substring(colon + 1).split("\\|");
-            double[] v = new double[vals.length];
-            for (int i = 0; i < vals.length; i++) {
-                try {
-                    v[i] = Double.parseDouble(vals[i].trim());
-                } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException("steepness: '" + vals[i] + "' for layer " + name + " is not a number");
-                }
-                if (!(v[i] > 0) || Double.isInfinite(v[i])) {
-                    throw new IllegalArgumentException("steepness: layer " + name + " needs positive values, got " + v[i]);
-                }
-            }
-            if (byName.put(name, v) != null) {
-                throw new IllegalArgumentException("steepness names layer '" + name + "' twice");
-            }
-        }
-        double[][] grid = new double[layers.size()][];
-        for (int j = 0; j < layers.size(); j++) {
-            grid[j] = byName.get(layers.get(j));
-            if (grid[j] == null) {
-                throw new IllegalArgumentException("steepness has no value for layer '" + layers.get(j)
-                        + "' (every layer of the model needs one: " + layers + ")");
-            }
-        }
-        return grid;
+        return SteepnessSpec.parse(spec).grid(layers);
     }
 }

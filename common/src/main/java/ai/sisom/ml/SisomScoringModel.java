@@ -1,5 +1,7 @@
 package ai.sisom.ml;
 
+import ai.sisom.spark.Selections;
+import ai.sisom.spark.FeatureColumns;
 import ai.sisom.reference.SisomReference;
 import ai.sisom.scoring.Fusion;
 import ai.sisom.scoring.SisomScorer;
@@ -69,6 +71,8 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
 
     public SisomScoringModel setScore(String v) { set(score, v); return this; }
 
+    public SisomScoringModel setScore(Fusion.Score v) { return setScore(v.name().toLowerCase(java.util.Locale.ROOT)); }
+
     public SisomScoringModel setLambda(double v) { set(lambda, v); return this; }
 
     public SisomScoringModel setQ(int v) { set(q, v); return this; }
@@ -87,13 +91,13 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
 
     /** The q highest scores of a transformed table, ranked (ties by id). */
     public Dataset<Row> selectTopQ(Dataset<Row> scores) {
-        return PoolScoring.topQ(scores, (Integer) $(q));
+        return Selections.topQ(scores, (Integer) $(q));
     }
 
     /** Greedy batch-diverse selection over the top {@code q * candidateFactor} samples (sample variant). */
     public Dataset<Row> selectGreedy(Dataset<Row> scores, Dataset<Row> features, int candidateFactor) {
         int n = (Integer) $(q);
-        return PoolScoring.greedy(scores.sparkSession(), scores, features, scorer(), n, n * candidateFactor);
+        return Selections.greedy(scores.sparkSession(), scores, features, scorer(), n, n * candidateFactor);
     }
 
     @Override

@@ -1,7 +1,5 @@
 package ai.sisom.reference;
 
-import ai.sisom.scoring.DOutVariant;
-import ai.sisom.scoring.Ratio;
 
 import java.io.Serializable;
 import java.util.List;

@@ -1,7 +1,6 @@
 package ai.sisom.reference;
 
 import ai.djl.util.JsonUtils;
-import ai.sisom.scoring.DOutVariant;
 
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -31,7 +30,7 @@ public final class SisomReference implements Serializable {
     public record Settings(double[][] steepnessGrid, DOutVariant variant, Double subsetDelta, Integer subsetSize) {
         public Settings {
             if ((subsetDelta == null) != (subsetSize == null)) {
-                throw new IllegalArgumentException("a ProbCover subset needs both a delta and a size");
+                throw new IllegalArgumentException("a ProbCover subset needs both a delta and a size (subsetDelta and subsetSize)");
             }
         }
 

@@ -1,6 +1,5 @@
 package ai.sisom.reference;
 
-import ai.sisom.scoring.DOutVariant;
 
 import java.util.ArrayList;
 

@@ -1,13 +1,10 @@
 package ai.sisom.scoring;
 
-import org.apache.spark.sql.Column;
-
-import static org.apache.spark.sql.functions.expr;
-
 /**
  * JointEnergy for multi-label models (Wang et al., METHOD.md section 8): {@code sum_k log(1 + exp(l_k))} over the
  * per-label logits; higher means more in-distribution. Known weakness: a sample whose labels are rare (tail) labels
- * has smaller logits on them and so looks out-of-distribution; the README says so next to the scorer.
+ * has smaller logits on them and so looks out-of-distribution; the README says so next to the scorer. The same
+ * score as a Spark column is {@code ai.sisom.spark.SparkColumns.jointEnergy}.
  */
 public final class JointEnergy {
     private JointEnergy() {}
@@ -19,11 +16,5 @@ public final class JointEnergy {
             s += Math.max(l, 0) + Math.log1p(Math.exp(-Math.abs((double) l)));
         }
         return s;
-    }
-
-    /** The same as a Spark SQL column over an array of logits (no UDF: stays in Spark's optimised code). */
-    public static Column column(String logitsColumn) {
-        return expr("aggregate(" + logitsColumn + ", cast(0 as double), (acc, l) -> acc + greatest(cast(l as double), 0D)"
-                + " + log1p(exp(-abs(cast(l as double)))))");
     }
 }

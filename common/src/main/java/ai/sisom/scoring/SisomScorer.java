@@ -1,5 +1,6 @@
 package ai.sisom.scoring;
 
+import ai.sisom.reference.Ratio;
 import ai.sisom.reference.ReferenceSet;
 import ai.sisom.reference.SisomReference;
 

@@ -1,8 +1,8 @@
 package ai.sisom.selection;
 
 import ai.sisom.reference.Distances;
-import ai.sisom.scoring.DOutVariant;
-import ai.sisom.scoring.Ratio;
+import ai.sisom.reference.DOutVariant;
+import ai.sisom.reference.Ratio;
 import ai.sisom.scoring.SisomScorer;
 import ai.sisom.util.Chunks;
 

@@ -76,8 +76,9 @@ public final class FeatureExtraction {
                 passIdx.add(i);
             }
         }
-        StructType out = FeatureTable.schema(pass, meta);
-        Fn fn = new Fn(s.modelUri(), conf, s.batchSize(), s.resize(), in.fieldIndex(ImageSources.ID),
+        TableLayout<FeatureTable.Entry> layout = FeatureTable.layout(meta);
+        StructType out = layout.schema(pass);
+        Fn fn = new Fn(s.modelUri(), conf, s.batchSize(), s.resize(), layout, in.fieldIndex(ImageSources.ID),
                 in.fieldIndex(ImageSources.IMAGE), cols.contains(ImageSources.SOURCE_ERROR)
                 ? in.fieldIndex(ImageSources.SOURCE_ERROR) : -1, passIdx.stream().mapToInt(Integer::intValue).toArray());
         Dataset<Row> features = images.mapPartitions(fn, Encoders.row(out));
@@ -97,17 +98,19 @@ public final class FeatureExtraction {
         private final Broadcast<SerializableConfiguration> conf;
         private final int batchSize;
         private final ImagePreprocessor.Resize resize;
+        private final TableLayout<FeatureTable.Entry> layout;
         private final int idIdx;
         private final int imageIdx;
         private final int errorIdx;
         private final int[] passIdx;
 
-        Fn(String modelUri, Broadcast<SerializableConfiguration> conf, int batchSize, ImagePreprocessor.Resize resize, int idIdx, int imageIdx, int errorIdx,
-           int[] passIdx) {
+        Fn(String modelUri, Broadcast<SerializableConfiguration> conf, int batchSize, ImagePreprocessor.Resize resize,
+           TableLayout<FeatureTable.Entry> layout, int idIdx, int imageIdx, int errorIdx, int[] passIdx) {
             this.modelUri = modelUri;
             this.conf = conf;
             this.batchSize = batchSize;
             this.resize = resize;
+            this.layout = layout;
             this.idIdx = idIdx;
             this.imageIdx = imageIdx;
             this.errorIdx = errorIdx;
@@ -143,13 +146,12 @@ public final class FeatureExtraction {
                 for (int i = 0; i < batch.size(); i++) {
                     String id = batch.get(i).getString(idIdx);
                     if (errors[i] != null) {
-                        out.add(FeatureTable.rejection(id, errors[i], passes[i]));
+                        out.add(layout.row(FeatureTable.Entry.rejection(id, errors[i]), passes[i]));
                         continue;
                     }
                     FeatureExtractor.Result res = results.next();
-                    out.add(res.rejected()
-                            ? FeatureTable.rejection(id, res.rejection().reason(), passes[i])
-                            : FeatureTable.row(res.record(), passes[i]));
+                    out.add(layout.row(res.rejected() ? FeatureTable.Entry.rejection(id, res.rejection().reason())
+                            : FeatureTable.Entry.of(res.record()), passes[i]));
                 }
                 return out;
             });

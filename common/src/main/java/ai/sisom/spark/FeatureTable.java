@@ -1,19 +1,21 @@
 package ai.sisom.spark;
 
 import ai.sisom.features.FeatureRecord;
-import ai.sisom.ml.FeatureColumns;
 import ai.sisom.model.ModelMetadata;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
+import org.apache.spark.sql.types.DataType;
 import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.Metadata;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
+import java.io.Serializable;
 import java.util.List;
 
 /**
- * The feature table's schema: one row per input item, either a feature record or a rejection (reason set,
- * features null). Arrays are float32, as the network produced them.
+ * The feature table: one row per input item, either a feature record or a rejection (reason set, features null).
+ * Arrays are float32, as the network produced them. The model's class names and layers travel in the column
+ * metadata of pseudo_class and u ({@link FeatureColumns}).
  */
 public final class FeatureTable {
     public static final String ID = "id";
@@ -24,52 +26,42 @@ public final class FeatureTable {
     public static final String U = "u";
     public static final String REJECTED = "rejected_reason";
 
+    private static final DataType FLOATS = DataTypes.createArrayType(DataTypes.FloatType, false);
+
     private FeatureTable() {}
 
-    private static final StructField[] FIELDS = {
-            DataTypes.createStructField(ID, DataTypes.StringType, false),
-            DataTypes.createStructField(LOGITS, DataTypes.createArrayType(DataTypes.FloatType, false), true),
-            DataTypes.createStructField(PSEUDO_CLASS, DataTypes.IntegerType, true),
-            DataTypes.createStructField(ENERGY, DataTypes.DoubleType, true),
-            DataTypes.createStructField(PENULTIMATE, DataTypes.createArrayType(DataTypes.FloatType, false), true),
-            DataTypes.createStructField(U, DataTypes.createArrayType(DataTypes.FloatType, false), true),
-            DataTypes.createStructField(REJECTED, DataTypes.StringType, true),
-    };
-
-    /**
-     * Schema of extraction output: the feature columns, then any pass-through columns of the input. The model's
-     * class names and layers travel in the column metadata of pseudo_class and u ({@link FeatureColumns}).
-     */
-    public static StructType schema(List<StructField> passThrough, ModelMetadata model) {
-        StructField[] fields = FIELDS.clone();
-        fields[2] = new StructField(PSEUDO_CLASS, DataTypes.IntegerType, true, FeatureColumns.classMetadata(model));
-        fields[5] = new StructField(U, DataTypes.createArrayType(DataTypes.FloatType, false), true,
-                FeatureColumns.layerMetadata(model));
-        StructType s = new StructType(fields);
-        for (StructField f : passThrough) {
-            s = s.add(f);
+    /** What one row is made from: a record, or the id and reason of a rejection. */
+    public record Entry(String id, FeatureRecord record, String rejected) implements Serializable {
+        public static Entry of(FeatureRecord r) {
+            return new Entry(r.id(), r, null);
         }
-        return s;
+
+        public static Entry rejection(String id, String reason) {
+            return new Entry(id, null, reason);
+        }
     }
 
-    static Row row(FeatureRecord r, Object[] passThrough) {
-        Object[] v = new Object[FIELDS.length + passThrough.length];
-        v[0] = r.id();
-        v[1] = boxed(r.logits());
-        v[2] = r.pseudoClass();
-        v[3] = r.energy();
-        v[4] = boxed(r.penultimate());
-        v[5] = boxed(r.u());
-        System.arraycopy(passThrough, 0, v, FIELDS.length, passThrough.length);
-        return RowFactory.create(v);
+    /** The table's layout for a model (its classes and layers go into the column metadata). */
+    public static TableLayout<Entry> layout(ModelMetadata model) {
+        return layout(FeatureColumns.classMetadata(model), FeatureColumns.layerMetadata(model));
     }
 
-    static Row rejection(String id, String reason, Object[] passThrough) {
-        Object[] v = new Object[FIELDS.length + passThrough.length];
-        v[0] = id;
-        v[6] = reason;
-        System.arraycopy(passThrough, 0, v, FIELDS.length, passThrough.length);
-        return RowFactory.create(v);
+    private static TableLayout<Entry> layout(Metadata classes, Metadata layers) {
+        return TableLayout.<Entry>builder()
+                .add(ID, DataTypes.StringType, false, Entry::id)
+                .add(LOGITS, FLOATS, true, e -> e.record() == null ? null : boxed(e.record().logits()))
+                .add(PSEUDO_CLASS, DataTypes.IntegerType, true, classes,
+                        e -> e.record() == null ? null : e.record().pseudoClass())
+                .add(ENERGY, DataTypes.DoubleType, true, e -> e.record() == null ? null : e.record().energy())
+                .add(PENULTIMATE, FLOATS, true, e -> e.record() == null ? null : boxed(e.record().penultimate()))
+                .add(U, FLOATS, true, layers, e -> e.record() == null ? null : boxed(e.record().u()))
+                .add(REJECTED, DataTypes.StringType, true, Entry::rejected)
+                .build();
+    }
+
+    /** Schema of extraction output: the feature columns, then any pass-through columns of the input. */
+    public static StructType schema(List<StructField> passThrough, ModelMetadata model) {
+        return layout(model).schema(passThrough);
     }
 
     /** Spark's array encoder for Row wants a boxed array (or a Seq). */

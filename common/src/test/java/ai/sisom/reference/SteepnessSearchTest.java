@@ -1,7 +1,6 @@
 package ai.sisom.reference;
 
 import ai.sisom.scoring.BruteForce;
-import ai.sisom.scoring.DOutVariant;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;

@@ -1,5 +1,7 @@
 package ai.sisom.scoring;
 
+import ai.sisom.reference.DOutVariant;
+import ai.sisom.reference.Ratio;
 import ai.sisom.reference.LabeledSet;
 import ai.sisom.reference.ReferenceStats;
 import ai.sisom.reference.SisomReference;

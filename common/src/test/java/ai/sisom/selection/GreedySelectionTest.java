@@ -3,7 +3,7 @@ package ai.sisom.selection;
 import ai.sisom.reference.LabeledSet;
 import ai.sisom.reference.SisomReference;
 import ai.sisom.scoring.BruteForce;
-import ai.sisom.scoring.DOutVariant;
+import ai.sisom.reference.DOutVariant;
 import ai.sisom.scoring.Fusion;
 import ai.sisom.scoring.SisomScorer;
 import org.junit.jupiter.api.Test;
@@ -187,7 +187,7 @@ class GreedySelectionTest {
                 }
                 if (changed) {
                     boolean zero = c.dOut == 0;
-                    double r = zero ? ai.sisom.scoring.Ratio.ZERO_D_OUT_RATIO : c.dIn / c.dOut;
+                    double r = zero ? ai.sisom.reference.Ratio.ZERO_D_OUT_RATIO : c.dIn / c.dOut;
                     c.scored = scorer.scored(c.dIn, c.dOut, r, zero, c.inId, c.outId, c.energy);
                 }
             }

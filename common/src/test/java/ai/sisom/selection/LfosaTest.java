@@ -32,7 +32,7 @@ class LfosaTest {
 
     @Test
     void mixtureFitMatchesScikitLearnOnKnownData() throws Exception {
-        JsonObject g = golden(); // python/make_lfosa_golden.py
+        JsonObject g = golden(); // common/src/test/python/make_lfosa_golden.py
         double[] x = arr(g, "x");
         Lfosa.Mixture m = Lfosa.fit(x, 200, 1e-8);
         int hi = g.get("high").getAsInt();

@@ -1,5 +1,6 @@
 package ai.sisom.jobs;
 
+import ai.sisom.jobs.output.AtomicOutput;
 import ai.djl.util.JsonUtils;
 import com.google.gson.JsonObject;
 import org.apache.hadoop.conf.Configuration;

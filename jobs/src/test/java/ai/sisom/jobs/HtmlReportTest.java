@@ -1,5 +1,6 @@
 package ai.sisom.jobs;
 
+import ai.sisom.jobs.output.JsonFiles;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
@@ -97,7 +98,7 @@ class HtmlReportTest {
         // self-contained: nothing fetched from elsewhere
         assertFalse(Pattern.compile("(src|href)=\"(?!data:)").matcher(html).find(), "external reference in the report");
         assertEquals(2, html.split("<svg ", -1).length - 1, "histograms of r and energy");
-        Map<String, Object> summary = ScoringCommands.readJson(results.resolve("summary.json").toString(),
+        Map<String, Object> summary = JsonFiles.read(results.resolve("summary.json").toString(),
                 spark.sparkContext().hadoopConfiguration());
         assertTrue(html.contains(String.format(java.util.Locale.ROOT, "<td>%.4f</td>", (Double) summary.get("rAvg"))),
                 "r_avg in the summary table");

@@ -146,6 +146,32 @@ class PipelineJobTest {
     }
 
     @Test
+    void aLabeledSetWhoseLabelColumnHasAnotherNameBuildsTheSameReference() throws Exception {
+        // the labeled Parquet with its label column called "cls": sisom.input.labelColumn names it
+        Path renamed = tmp.resolve("labeled-cls");
+        spark.read().parquet(root.resolve("data-samples/labeled/parquet/data").toString())
+                .withColumnRenamed("label", "cls").write().parquet(renamed.toString());
+        List<String> common = List.of("--set", "sisom.model=" + model(), "--set", "sisom.labeled.format=parquet",
+                "--set", "sisom.input.path=" + root.resolve("data-samples/pool/parquet/data"), "--set",
+                "sisom.input.format=parquet", "--set", STEEP, "--set", "sisom.q=5", "--set", "sisom.report=false");
+        List<String> a = new ArrayList<>(List.of("run", "--set", "sisom.labeled.path=" + renamed, "--set",
+                "sisom.input.labelColumn=cls", "--set", "sisom.work=" + tmp.resolve("w1"), "--set",
+                "sisom.output=" + tmp.resolve("o1")));
+        a.addAll(common);
+        List<String> b = new ArrayList<>(List.of("run", "--set", "sisom.labeled.path="
+                + root.resolve("data-samples/labeled/parquet/data"), "--set", "sisom.work=" + tmp.resolve("w2"),
+                "--set", "sisom.output=" + tmp.resolve("o2")));
+        b.addAll(common);
+        String out = runJob(a.toArray(new String[0]));
+        assertTrue(out.contains("500 labeled samples"), out);
+        runJob(b.toArray(new String[0]));
+        assertEquals(Files.readString(tmp.resolve("w2/reference/reference.json")),
+                Files.readString(tmp.resolve("w1/reference/reference.json")));
+        assertEquals(spark.read().parquet(tmp.resolve("o2/selection").toString()).select("id").collectAsList(),
+                spark.read().parquet(tmp.resolve("o1/selection").toString()).select("id").collectAsList());
+    }
+
+    @Test
     void steepnessMustNameEveryLayer() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SisomJob.run(new String[]{
                 "build-reference", "--set", "sisom.labeled.features=" + labeledFeatures + "/features", "--set",

@@ -1,0 +1,63 @@
+package ai.sisom.spark;
+
+import ai.sisom.scoring.SisomScorer;
+import org.apache.spark.sql.types.DataTypes;
+
+import java.io.Serializable;
+import java.util.List;
+
+/**
+ * The score table: one row per scored pool sample with the distances that explain it, both SISOM scores, the
+ * selected score and the OOD score, then the feature table's pass-through columns. Selections add {@link #RANK}
+ * (and greedy {@link #GREEDY_SCORE}).
+ */
+public final class ScoreTable {
+    public static final String ID = FeatureTable.ID;
+    public static final String PSEUDO_CLASS = FeatureTable.PSEUDO_CLASS;
+    public static final String PSEUDO_LABEL = "pseudo_label";
+    public static final String ENERGY = FeatureTable.ENERGY;
+    public static final String D_IN = "d_in";
+    public static final String D_OUT = "d_out";
+    public static final String R = "r";
+    public static final String D_OUT_ZERO = "d_out_zero";
+    public static final String NEAREST_IN = "nearest_in_id";
+    public static final String NEAREST_OUT = "nearest_out_id";
+    public static final String SISOM = "sisom";
+    public static final String SISOME = "sisome";
+    public static final String SCORE = "score";
+    public static final String OOD_SCORE = "ood_score";
+    public static final String RANK = "rank";
+    public static final String GREEDY_SCORE = "greedy_score";
+
+    /** The feature columns that are not carried into the score table (large arrays, the rejection reason). */
+    static final List<String> DROPPED = List.of(FeatureTable.LOGITS, FeatureTable.PENULTIMATE, FeatureTable.U,
+            FeatureTable.REJECTED);
+
+    private ScoreTable() {}
+
+    /** What one row is made from. */
+    public record Entry(String id, int pseudoClass, String pseudoLabel, double energy, SisomScorer.Scored s)
+            implements Serializable {}
+
+    static final TableLayout<Entry> LAYOUT = TableLayout.<Entry>builder()
+            .add(ID, DataTypes.StringType, false, Entry::id)
+            .add(PSEUDO_CLASS, DataTypes.IntegerType, false, Entry::pseudoClass)
+            .add(PSEUDO_LABEL, DataTypes.StringType, false, Entry::pseudoLabel)
+            .add(ENERGY, DataTypes.DoubleType, false, Entry::energy)
+            .add(D_IN, DataTypes.DoubleType, false, e -> e.s().dIn())
+            .add(D_OUT, DataTypes.DoubleType, false, e -> e.s().dOut())
+            .add(R, DataTypes.DoubleType, false, e -> e.s().r())
+            .add(D_OUT_ZERO, DataTypes.BooleanType, false, e -> e.s().dOutZero())
+            .add(NEAREST_IN, DataTypes.StringType, false, e -> e.s().nearestInId())
+            .add(NEAREST_OUT, DataTypes.StringType, false, e -> e.s().nearestOutId())
+            .add(SISOM, DataTypes.DoubleType, false, e -> e.s().sisom())
+            .add(SISOME, DataTypes.DoubleType, false, e -> e.s().sisome())
+            .add(SCORE, DataTypes.DoubleType, false, e -> e.s().score())
+            .add(OOD_SCORE, DataTypes.DoubleType, false, e -> e.s().oodScore())
+            .build();
+
+    /** The declared columns' names, in order. */
+    public static List<String> columns() {
+        return LAYOUT.names();
+    }
+}

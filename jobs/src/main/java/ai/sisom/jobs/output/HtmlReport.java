@@ -1,0 +1,201 @@
+package ai.sisom.jobs.output;
+
+import ai.sisom.spark.ImageSources;
+import ai.sisom.spark.ScoreTable;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
+import org.apache.spark.sql.Column;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+
+import javax.imageio.ImageIO;
+import javax.imageio.stream.MemoryCacheImageInputStream;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.OutputStreamWriter;
+import java.io.Writer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.isnan;
+import static org.apache.spark.sql.functions.not;
+import static org.apache.spark.sql.functions.sum;
+import static org.apache.spark.sql.functions.when;
+import static org.apache.spark.sql.functions.max;
+import static org.apache.spark.sql.functions.min;
+
+/**
+ * A self-contained HTML report of one scoring run: thumbnails of the selected images and of the most
+ * out-of-distribution ones with their scores, histograms of r and energy (inline SVG), r_avg and the fusion weights.
+ * No external resources: images are data URIs, so the file can be mailed or attached to a ticket.
+ */
+public final class HtmlReport {
+    static final int THUMB = 96;
+    static final int BINS = 30;
+    /** summary.json fields shown in the report's table, in order. */
+    static final List<String> SUMMARY_KEYS = List.of("scored", "selected", "score", "rAvg", "sigmaR", "muE", "sigmaE",
+            "energyWeight", "ratioWeight", "dOutVariant", "dOutZero", "rejected");
+
+    private HtmlReport() {}
+
+    /**
+     * @param scores    the run's score table
+     * @param selection the selection (rank, id, score, ...)
+     * @param images    the pool's images (id, image) for thumbnails, or null; ids not found show as text only
+     * @param summary   summary.json's fields
+     * @param ood       how many of the most out-of-distribution samples to show
+     */
+    public static void write(String path, Dataset<Row> scores, Dataset<Row> selection, Dataset<Row> images,
+                      Map<String, Object> summary, int ood, Configuration conf) throws IOException {
+        List<Row> picked = selection.orderBy(ScoreTable.RANK).select(ScoreTable.RANK, ScoreTable.ID, ScoreTable.SCORE,
+                ScoreTable.PSEUDO_LABEL, ScoreTable.R, ScoreTable.ENERGY).collectAsList();
+        List<Row> odd = scores.orderBy(col(ScoreTable.OOD_SCORE).asc(), col(ScoreTable.ID).asc()).limit(ood)
+                .select(ScoreTable.ID, ScoreTable.OOD_SCORE, ScoreTable.PSEUDO_LABEL, ScoreTable.R, ScoreTable.ENERGY)
+                .collectAsList();
+        List<String> ids = new ArrayList<>();
+        picked.forEach(r -> ids.add(r.getString(1)));
+        odd.forEach(r -> ids.add(r.getString(0)));
+        Map<String, String> thumbs = new HashMap<>();
+        List<Row> found = images == null || ids.isEmpty() ? List.of()
+                : images.filter(col(ImageSources.ID).isin(ids.toArray())).select(ImageSources.ID, ImageSources.IMAGE).collectAsList();
+        for (Row r : found) {
+            if (!r.isNullAt(1)) {
+                String t = thumbnail((byte[]) r.get(1));
+                if (t != null) {
+                    thumbs.put(r.getString(0), t);
+                }
+            }
+        }
+        StringBuilder h = new StringBuilder();
+        h.append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>SISOM run report</title><style>")
+                .append("body{font-family:sans-serif;margin:24px;color:#222}h1{font-size:22px}h2{font-size:17px;margin-top:28px}")
+                .append(".grid{display:flex;flex-wrap:wrap;gap:10px}.card{width:").append(THUMB + 24)
+                .append("px;font-size:11px;text-align:center;border:1px solid #ddd;padding:4px;border-radius:4px}")
+                .append(".card img{width:").append(THUMB).append("px;height:").append(THUMB)
+                .append("px;image-rendering:pixelated;background:#eee}table{border-collapse:collapse}")
+                .append("td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:right}</style></head><body>");
+        h.append("<h1>SISOM run report</h1><table><tr>");
+        for (String k : SUMMARY_KEYS) {
+            h.append("<th>").append(esc(k)).append("</th>");
+        }
+        h.append("</tr><tr>");
+        for (String k : SUMMARY_KEYS) {
+            Object v = summary.get(k);
+            h.append("<td>").append(esc(v instanceof Double d ? String.format(Locale.ROOT, "%.4f", d) : String.valueOf(v)))
+                    .append("</td>");
+        }
+        h.append("</tr></table>");
+        if (images == null) {
+            h.append("<p>No thumbnails: the pool's images were not given to this run.</p>");
+        }
+        h.append("<h2>Selected for labeling (top ").append(picked.size()).append(")</h2><div class=\"grid\">");
+        for (Row r : picked) {
+            card(h, r.getString(1), thumbs, String.format(Locale.ROOT, "#%d %s<br>score %.3f r %.3f",
+                    ((Number) r.get(0)).longValue(), esc(r.getString(3)), r.getDouble(2), r.getDouble(4)));
+        }
+        h.append("</div><h2>Most out-of-distribution (lowest in-distribution score)</h2><div class=\"grid\">");
+        for (Row r : odd) {
+            card(h, r.getString(0), thumbs, String.format(Locale.ROOT, "%s<br>ood %.3f E %.2f",
+                    esc(r.getString(2)), r.getDouble(1), r.getDouble(4)));
+        }
+        h.append("</div><h2>Distributions</h2>");
+        h.append(histogram(scores, ScoreTable.R, "distance ratio r", "r_avg", (Double) summary.get("rAvg")));
+        h.append(histogram(scores, ScoreTable.ENERGY, "energy E", "mu_E", (Double) summary.get("muE")));
+        h.append("</body></html>\n");
+        Path p = new Path(path);
+        try (Writer w = new OutputStreamWriter(p.getFileSystem(conf).create(p, true), StandardCharsets.UTF_8)) {
+            w.write(h.toString());
+        }
+    }
+
+    private static void card(StringBuilder h, String id, Map<String, String> thumbs, String caption) {
+        h.append("<div class=\"card\">");
+        String t = thumbs.get(id);
+        if (t != null) {
+            h.append("<img alt=\"").append(esc(id)).append("\" src=\"data:image/png;base64,").append(t).append("\">");
+        }
+        h.append("<div>").append(esc(id)).append("</div><div>").append(caption).append("</div></div>");
+    }
+
+    /** Histogram of a column as inline SVG, with a marker at the reference value (r_avg or mu_E). */
+    static String histogram(Dataset<Row> scores, String column, String title, String markerName, Double marker) {
+        Column valid = col(column).isNotNull().and(not(isnan(col(column))));
+        Row mm = scores.agg(min(when(valid, col(column))), max(when(valid, col(column))),
+                sum(when(valid, 0).otherwise(1))).first();
+        long missing = mm.isNullAt(2) ? 0 : mm.getLong(2);
+        if (mm.isNullAt(0)) {
+            return "<p>" + esc(title) + ": no samples" + (missing > 0 ? " (" + missing + " without a value)" : "")
+                    + ".</p>";
+        }
+        double lo = mm.getDouble(0);
+        double hi = mm.getDouble(1);
+        double width = hi > lo ? (hi - lo) / BINS : 1;
+        long[] counts = new long[BINS];
+        for (Row r : scores.filter(valid).selectExpr("least(" + BINS + " - 1, cast(floor((" + column + " - " + lo
+                + ") / " + width + ") as int)) AS b").groupBy("b").count().collectAsList()) {
+            counts[r.getInt(0)] = r.getLong(1);
+        }
+        long top = 1;
+        for (long c : counts) {
+            top = Math.max(top, c);
+        }
+        int w = 600;
+        int hgt = 160;
+        String caption = title + " (pool samples per bin" + (missing > 0 ? "; " + missing + " without a value, not shown" : "")
+                + (marker == null ? ")" : String.format(Locale.ROOT, "; red line: %s = %.4f of the labeled set)",
+                markerName, marker));
+        StringBuilder s = new StringBuilder("<figure><figcaption>" + esc(caption) + "</figcaption><svg width=\"" + w
+                + "\" height=\"" + (hgt + 20) + "\" role=\"img\" aria-label=\"" + esc(title) + "\">");
+        double bw = (double) w / BINS;
+        for (int i = 0; i < BINS; i++) {
+            double bh = counts[i] * (double) hgt / top;
+            s.append(String.format(Locale.ROOT, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
+                    + "fill=\"#4a7ebb\"><title>%d</title></rect>", i * bw, hgt - bh, bw - 1, bh, counts[i]));
+        }
+        if (marker != null && hi > lo) {
+            double x = (marker - lo) / (hi - lo) * w;
+            s.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"0\" y2=\"%d\" stroke=\"#c33\" "
+                    + "stroke-width=\"2\"/>", x, x, hgt));
+        }
+        s.append(String.format(Locale.ROOT, "<text x=\"0\" y=\"%d\" font-size=\"11\">%.3f</text><text x=\"%d\" y=\"%d\" "
+                + "font-size=\"11\" text-anchor=\"end\">%.3f</text></svg></figure>", hgt + 15, lo, w, hgt + 15, hi));
+        return s.toString();
+    }
+
+    /** A PNG thumbnail of at most THUMB pixels a side, base64; null when the bytes are not an image. */
+    static String thumbnail(byte[] bytes) {
+        try {
+            BufferedImage img = ImageIO.read(new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes)));
+            if (img == null) {
+                return null;
+            }
+            double f = Math.min(1.0, (double) THUMB / Math.max(img.getWidth(), img.getHeight()));
+            int tw = Math.max(1, (int) Math.round(img.getWidth() * f));
+            int th = Math.max(1, (int) Math.round(img.getHeight() * f));
+            BufferedImage t = new BufferedImage(tw, th, BufferedImage.TYPE_INT_RGB);
+            Graphics2D g = t.createGraphics();
+            g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+            g.drawImage(img, 0, 0, tw, th, null);
+            g.dispose();
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            ImageIO.write(t, "png", out);
+            return Base64.getEncoder().encodeToString(out.toByteArray());
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    static String esc(String s) {
+        return s == null ? "" : s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+    }
+}

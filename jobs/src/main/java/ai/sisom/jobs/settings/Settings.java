@@ -1,0 +1,122 @@
+package ai.sisom.jobs.settings;
+
+import ai.sisom.image.ImagePreprocessor;
+import ai.sisom.reference.DOutVariant;
+import ai.sisom.reference.SteepnessSpec;
+import ai.sisom.scoring.Fusion;
+import ai.sisom.spark.ImageSources;
+
+import java.util.List;
+
+/**
+ * The registry of every {@code sisom.*} setting: key, values, default, what it means, which commands read it.
+ * {@code --help} and the README's settings table are made from this list, so they cannot drift from the code.
+ */
+public final class Settings {
+    private Settings() {}
+
+    public static final String EXTRACT = "extract";
+    public static final String IMPORT = "import";
+    public static final String BUILD_REFERENCE = "build-reference";
+    public static final String SCORE_COMMAND = "score";
+    public static final String RUN = "run";
+    public static final String LFOSA_SELECT = "lfosa-select";
+
+    public static final Setting<String> MODEL = Setting.text("sisom.model", "path", null,
+            "the exported TorchScript model `.pt` (its `.json` beside it): local, `hdfs://` or `s3a://`; executors "
+                    + "read it from there, so on a cluster it must be on storage every node reaches", EXTRACT, RUN);
+    public static final Setting<String> INPUT_PATH = Setting.text("sisom.input.path", "path", null,
+            "the pool (or, for `extract` with `sisom.input.labeled=true`, a labeled set); `score`: the pool's images, "
+                    + "for the report's thumbnails", EXTRACT, IMPORT, RUN, SCORE_COMMAND);
+    public static final Setting<ImageSources.Format> INPUT_FORMAT = Setting.choice("sisom.input.format",
+            ImageSources.Format.class, null, "the pool's format", EXTRACT, IMPORT, RUN, SCORE_COMMAND);
+    public static final Setting<Boolean> INPUT_LABELED = Setting.flag("sisom.input.labeled", false,
+            "`extract`, `import`: the input is a labeled set (a label column, or one folder per class for `images`)",
+            EXTRACT, IMPORT);
+    public static final Setting<String> INPUT_ID_COLUMN = Setting.text("sisom.input.idColumn", "column", ImageSources.ID,
+            "the id column of Parquet and manifest inputs", EXTRACT, IMPORT, RUN, SCORE_COMMAND);
+    public static final Setting<String> INPUT_IMAGE_COLUMN = Setting.text("sisom.input.imageColumn", "column",
+            ImageSources.IMAGE, "the image-bytes column of Parquet inputs", EXTRACT, IMPORT, RUN, SCORE_COMMAND);
+    public static final Setting<String> INPUT_LABEL_COLUMN = Setting.text("sisom.input.labelColumn", "column",
+            ImageSources.LABEL, "the label column of labeled Parquet and manifest inputs (it is called `label` in the "
+                    + "feature tables)", EXTRACT, IMPORT, RUN);
+    public static final Setting<String> INPUT_PARTITION_COLUMN = Setting.text("sisom.input.partitionColumn", "column",
+            null, "the pool's Hive-style partition column (`date=2026-11-23/`): `run` extracts only partitions it has "
+                    + "not extracted before; `extract` writes partitioned by it", EXTRACT, RUN);
+    public static final Setting<String> LABELED_PATH = Setting.text("sisom.labeled.path", "path", null,
+            "the labeled set (with a label column, or one folder per class for `images`)", RUN);
+    public static final Setting<ImageSources.Format> LABELED_FORMAT = Setting.choice("sisom.labeled.format",
+            ImageSources.Format.class, null, "the labeled set's format", RUN);
+    public static final Setting<Integer> BATCH_SIZE = Setting.integer("sisom.batchSize", 64, 1,
+            "images per network batch", EXTRACT, RUN);
+    public static final Setting<ImagePreprocessor.Resize> RESIZE = Setting.choice("sisom.resize",
+            ImagePreprocessor.Resize.class, ImagePreprocessor.Resize.NONE,
+            "an image of another size than the model's input: `none` rejects it, naming it; `bilinear` resizes it "
+                    + "(libtorch, as torchvision's tensor `Resize` without antialiasing)", EXTRACT, RUN);
+    public static final Setting<Integer> PROGRESS_SECONDS = Setting.integer("sisom.progressSeconds", 30, 1,
+            "how often running stages log `progress: stage N (...): done/total tasks, items, items/s, about T s left`",
+            EXTRACT, IMPORT, BUILD_REFERENCE, SCORE_COMMAND, RUN, LFOSA_SELECT);
+    public static final Setting<String> OUTPUT = Setting.text("sisom.output", "path", null,
+            "the result directory, replaced atomically on success", EXTRACT, IMPORT, SCORE_COMMAND, RUN, LFOSA_SELECT);
+    public static final Setting<String> WORK = Setting.text("sisom.work", "path", null,
+            "`run`: working state (features per partition, reference)", RUN);
+    public static final Setting<String> LABELED_FEATURES = Setting.text("sisom.labeled.features", "path", null,
+            "labeled feature table written by `extract` with `sisom.input.labeled=true` (`.../features`)",
+            BUILD_REFERENCE);
+    public static final Setting<String> POOL_FEATURES = Setting.text("sisom.pool.features", "path", null,
+            "pool feature table written by `extract` (`.../features`)", SCORE_COMMAND, LFOSA_SELECT);
+    public static final Setting<String> REFERENCE = Setting.text("sisom.reference", "path", null,
+            "the reference artifact directory (`run`: default `WORK/reference`)", BUILD_REFERENCE, SCORE_COMMAND, RUN);
+    public static final Setting<Boolean> REBUILD_REFERENCE = Setting.flag("sisom.rebuildReference", false,
+            "`run`: rebuild the reference from the labeled set even when one exists", RUN);
+    public static final Setting<String> STEEPNESS = Setting.text("sisom.steepness", "layer:value,...", null, v -> {
+        SteepnessSpec.parse(v);
+        return v;
+    }, "sigmoid steepness per layer, by name: `layer1:0.05,layer2:1,layer3:10,avgpool:50`; `layer3:1|10|1000` gives "
+            + "a grid, and the reference build keeps the combination with the lowest leave-one-out r_avg (METHOD.md 7)",
+            BUILD_REFERENCE, RUN);
+    public static final Setting<DOutVariant> D_OUT = Setting.choice("sisom.dOut", DOutVariant.class, DOutVariant.SAMPLE,
+            "`sample`: the paper's equation and the authors' AL code; `anchor`: the authors' OOD code, precomputed per "
+                    + "reference point and stored in the artifact", BUILD_REFERENCE, RUN);
+    public static final Setting<Double> SUBSET_DELTA = Setting.number("sisom.subset.delta", null, 0, true,
+            Double.POSITIVE_INFINITY, "class-wise ProbCover reference subset: ball radius on penultimate features "
+                    + "(with `sisom.subset.size`; METHOD.md 6); r_avg still runs over every labeled sample",
+            BUILD_REFERENCE, RUN);
+    public static final Setting<Integer> SUBSET_SIZE = Setting.integer("sisom.subset.size", null, 1,
+            "class-wise ProbCover reference subset: its size (with `sisom.subset.delta`)", BUILD_REFERENCE, RUN);
+    public static final Setting<Fusion.Score> SCORE = Setting.choice("sisom.score", Fusion.Score.class,
+            Fusion.Score.SISOME, "the score selection uses; both are always in the score table", SCORE_COMMAND, RUN);
+    public static final Setting<Double> LAMBDA = Setting.number("sisom.lambda", null, 0, false, 1,
+            "a fixed fusion weight instead of r_avg (the authors used 0.1 on CIFAR-100)", SCORE_COMMAND, RUN);
+    public static final Setting<Integer> Q = Setting.integer("sisom.q", 100, 0, "selection size",
+            SCORE_COMMAND, RUN, LFOSA_SELECT);
+    public static final Setting<SelectionMode> SELECTION = Setting.choice("sisom.selection", SelectionMode.class,
+            SelectionMode.TOPQ, "`topq` or `greedy` batch-diverse selection (needs `sisom.dOut=sample`)",
+            SCORE_COMMAND, RUN);
+    public static final Setting<Integer> GREEDY_CANDIDATE_FACTOR = Setting.integer("sisom.greedy.candidateFactor", 10, 1,
+            "greedy: how many top candidates per selected sample it considers", SCORE_COMMAND, RUN);
+    public static final Setting<Boolean> REPORT = Setting.flag("sisom.report", true,
+            "write `report.html`; `score` shows thumbnails when `sisom.input.path`/`sisom.input.format` name the "
+                    + "pool's images", SCORE_COMMAND, RUN);
+    public static final Setting<Integer> REPORT_OOD = Setting.integer("sisom.report.ood", 24, 0,
+            "how many of the most out-of-distribution samples the report shows", SCORE_COMMAND, RUN);
+
+    /** Every setting, in the order the documentation lists them. */
+    public static final List<Setting<?>> ALL = List.of(MODEL, INPUT_PATH, INPUT_FORMAT, INPUT_LABELED, INPUT_ID_COLUMN,
+            INPUT_IMAGE_COLUMN, INPUT_LABEL_COLUMN, INPUT_PARTITION_COLUMN, LABELED_PATH, LABELED_FORMAT, BATCH_SIZE,
+            RESIZE, PROGRESS_SECONDS, OUTPUT, WORK, LABELED_FEATURES, POOL_FEATURES, REFERENCE, REBUILD_REFERENCE,
+            STEEPNESS, D_OUT, SUBSET_DELTA, SUBSET_SIZE, SCORE, LAMBDA, Q, SELECTION, GREEDY_CANDIDATE_FACTOR, REPORT,
+            REPORT_OOD);
+
+    /** Settings that only make sense together: both or neither. */
+    static final List<List<Setting<?>>> TOGETHER = List.of(List.of(SUBSET_DELTA, SUBSET_SIZE));
+
+    public static Setting<?> byKey(String key) {
+        for (Setting<?> s : ALL) {
+            if (s.key().equals(key)) {
+                return s;
+            }
+        }
+        return null;
+    }
+}

@@ -1,0 +1,76 @@
+package ai.sisom.jobs;
+
+import ai.sisom.jobs.commands.Commands;
+import ai.sisom.jobs.settings.Settings;
+import ai.sisom.jobs.settings.SettingsException;
+import org.apache.spark.sql.SparkSession;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** The command line's contract: help and settings from the registry, bad settings refused before Spark starts. */
+class CommandLineTest {
+    private static final String BEGIN = "<!-- settings:begin";
+    private static final String END = "<!-- settings:end -->";
+
+    @Test
+    void helpListsEveryCommandAndSettingWithoutStartingSpark() throws Exception {
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        assertEquals(0, SisomJob.run(new String[]{"--help"}, new PrintStream(buf, true, StandardCharsets.UTF_8)));
+        String help = buf.toString(StandardCharsets.UTF_8);
+        Commands.ALL.forEach(c -> assertTrue(help.contains("  " + c.name() + " "), c.name()));
+        Settings.ALL.forEach(s -> assertTrue(help.contains("  " + s.key() + "  ("), s.key()));
+        assertTrue(SparkSession.getActiveSession().isEmpty() && SparkSession.getDefaultSession().isEmpty(),
+                "--help started Spark");
+    }
+
+    @Test
+    void theReadmeSettingsTableIsTheRegistrys() throws Exception {
+        String readme = Files.readString(JobTests.repoRoot().resolve("README.md"));
+        int b = readme.indexOf(BEGIN);
+        int e = readme.indexOf(END);
+        assertTrue(b >= 0 && e > b, "README.md has no settings markers");
+        String table = readme.substring(readme.indexOf('\n', b) + 1, e);
+        assertEquals(Help.markdownTable(Settings.ALL), table,
+                "README's settings table differs from the registry: regenerate it with SisomJob --settings-markdown");
+    }
+
+    @Test
+    void badSettingsAreRefusedBeforeSparkStarts() {
+        for (String[] args : List.of(
+                new String[]{"extract", "--set", "sisom.outptu=x"},
+                new String[]{"extract", "--set", "sisom.q=-1"},
+                new String[]{"extract"},
+                new String[]{"score", "--set", "sisom.reference=r", "--set", "sisom.output=o"},
+                new String[]{"nosuchcommand"},
+                new String[]{"run", "--bogus"})) {
+            assertThrows(SettingsException.class, () -> SisomJob.run(args, new PrintStream(new ByteArrayOutputStream())),
+                    String.join(" ", args));
+        }
+        assertTrue(SparkSession.getActiveSession().isEmpty() && SparkSession.getDefaultSession().isEmpty(),
+                "a bad setting started Spark");
+    }
+
+    @Test
+    void theProcessExitsWithCode2AndNoStackTraceOnABadSetting() throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), SisomJob.class.getName(), "extract", "--set",
+                "sisom.batchSise=64"));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(2, TimeUnit.MINUTES));
+        assertEquals(2, p.exitValue(), out);
+        assertTrue(out.contains("sisom: error: unknown setting 'sisom.batchSise' (from --set sisom.batchSise)")
+                && out.contains("did you mean 'sisom.batchSize'"), out);
+        assertFalse(out.contains("\tat "), "no stack trace: " + out);
+    }
+}
