@@ -79,7 +79,7 @@ public final class GreedySelection {
         }
         // The state lives in the packed arrays and the candidates' fields; the alive candidates are alive[0..m).
         // Each pick is one pass over them (split over the fork-join pool when large) that updates d_in / d_out and
-        // finds the next best at the same time. The order is the old list scan's: highest score, then lowest id,
+        // finds the next best at the same time. The order: highest score, then lowest id,
         // then input position.
         int[] alive = new int[n];
         for (int i = 0; i < n; i++) {
