@@ -89,18 +89,52 @@ def write_images(rows, directory, manifest):
 def digits_as_fmnist(n, rng):
     """Out-of-distribution sample images: scikit-learn's 8x8 handwritten digits, upscaled to 28x28."""
     from sklearn.datasets import load_digits
+    idx = rng.choice(len(load_digits().images), size=n, replace=False)
+    return upscaled_digits(idx), idx
+
+
+def upscaled_digits(idx):
+    """scikit-learn digits idx, 8x8 upscaled to 20x20 in a 28x28 frame."""
+    from sklearn.datasets import load_digits
     d = load_digits()
-    idx = rng.choice(len(d.images), size=n, replace=False)
-    out = []
+    framed = []
     for i in idx:
         img = (d.images[i] / 16.0 * 255.0).astype(np.uint8)
-        out.append(np.asarray(Image.fromarray(img).resize((20, 20), Image.BILINEAR).crop((0, 0, 20, 20))))
-    framed = []
-    for img in out:
+        img = np.asarray(Image.fromarray(img).resize((20, 20), Image.BILINEAR).crop((0, 0, 20, 20)))
         canvas = np.zeros((28, 28), dtype=np.uint8)
         canvas[4:24, 4:24] = img
         framed.append(canvas)
-    return framed, idx
+    return framed
+
+
+def write_rejected(pool_digit_idx, n, seed):
+    """The labeled set as annotators leave it after a few nights: the class-labeled images plus n images they
+    rejected as "unknown" (scikit-learn digits, none of them in the pool), as labeled/with-unknowns.csv. The images go
+    to labeled/rejected/; labeled/manifest.csv and the Parquet copy stay class-labeled only."""
+    from sklearn.datasets import load_digits
+    rng = np.random.default_rng(seed)
+    # drawn from the digits the pool does not hold, upscaled as the pool's digits are
+    free = np.setdiff1d(np.arange(len(load_digits().images)), np.asarray(pool_digit_idx))
+    chosen = np.sort(rng.choice(free, size=n, replace=False))
+    rows = [(f"rejected-{i:04d}", img) for i, img in zip(chosen, upscaled_digits(chosen))]
+    out_dir = os.path.join(OUT, "labeled", "rejected")
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(OUT, "labeled", "manifest.csv")) as f:
+        labeled = list(csv.reader(f))[1:]
+    with open(os.path.join(OUT, "labeled", "with-unknowns.csv"), "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["path", "id", "label"])
+        w.writerows(labeled)
+        for rid, img in rows:
+            with open(os.path.join(out_dir, rid + ".png"), "wb") as out:
+                out.write(png_bytes(img))
+            w.writerow([f"rejected/{rid}.png", rid, "unknown"])
+
+
+def pool_digits():
+    """The scikit-learn digit indexes the bundled pool holds (from pool/manifest.csv)."""
+    with open(os.path.join(OUT, "pool", "manifest.csv")) as f:
+        return [int(r["id"][len("digit-"):]) for r in csv.DictReader(f) if r["id"].startswith("digit-")]
 
 
 def main():
@@ -112,6 +146,10 @@ def main():
     p.add_argument("--labeled-per-class", type=int, default=50)
     p.add_argument("--pool-in", type=int, default=900, help="in-distribution pool images (Fashion-MNIST test)")
     p.add_argument("--pool-ood", type=int, default=100, help="OOD pool images (scikit-learn digits)")
+    p.add_argument("--rejected", type=int, default=40,
+                   help="labeled images rejected as unknown (scikit-learn digits not in the pool), in with-unknowns.csv")
+    p.add_argument("--rejected-only", action="store_true",
+                   help="only rewrite labeled/rejected/ and labeled/with-unknowns.csv from the existing manifests")
     p.add_argument("--golden-only", action="store_true",
                    help="only rewrite the golden parity files from the existing exported model")
     p.add_argument("--reexport", action="store_true",
@@ -121,6 +159,9 @@ def main():
     if args.reexport:
         reexport(os.path.join(OUT, "model"), args.width)
         args.golden_only = True
+    if args.rejected_only:
+        write_rejected(pool_digits(), args.rejected, args.seed + 2)
+        return
     if args.golden_only:
         write_golden(os.path.join(OUT, "model"), read_idx("t10k-images-idx3-ubyte.gz"),
                      np.random.default_rng(args.seed + 1))
@@ -175,6 +216,7 @@ def main():
         for i in didx:
             w.writerow([f"digit-{i:04d}", "sklearn-digits", ""])
 
+    write_rejected(didx, args.rejected, args.seed + 2)
     write_golden(model_dir, xte_u8, np.random.default_rng(args.seed + 1))
     print("done", flush=True)
 

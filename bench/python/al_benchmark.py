@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Pool-based active-learning benchmark on Fashion-MNIST: SISOM, SISOMe and SISOM greedy (selected through the
 Spark jobs, as in production) against random, entropy, margin, CoreSet and BADGE; with --open-set also the LfOSA
-setting (the pool mixes known and unknown classes) with LfOSA through the lfosa-select job.
+setting (the pool mixes known and unknown classes) with LfOSA through the lfosa-select job and the gated SISOM
+strategies; with --polluted the open-world setting: a Fashion-MNIST pool polluted with a share of images from the
+OOD benchmark's sets (bench/python/ood_data.py), where the queried OOD images come back labeled "unknown" and the
+gated strategies' OOD threshold is calibrated on them every cycle (the nightly loop of the README).
 
 Every cycle, each strategy's model is trained from scratch on that strategy's labeled set, its accuracy on the fixed
 test set is recorded, and the strategy queries q samples from its unlabeled pool. The SISOM strategies export the
@@ -12,9 +15,14 @@ production entry point); LfOSA runs `extract` and `lfosa-select` with its (K+1)-
 Run through bench/active-learning.sh (it builds the jobs and passes --launch). Needs Debian's python3-torch,
 python3-numpy, python3-matplotlib and dataset-fashion-mnist.
 
-Outputs in --out: cycles.csv (one row per setting, strategy, seed, cycle), selections.csv (every queried id),
-initial.csv (the initial labeled ids), summary.md (tables), learning-curves.png, open-set.png (with --open-set),
-config.json (the configuration and the run time).
+The SISOM strategies without "-gated" run with sisom.ood.gate=false: the paper's selection, where OOD samples rank
+highest. The gated ones (sisome-gated, sisom-greedy-gated) leave the flagged samples out of the queue, with the
+threshold and its metric chosen automatically (sisom.ood.threshold=auto, sisom.ood.metric=auto).
+
+Outputs in --out: cycles.csv (one row per setting, strategy, seed, cycle; for the SISOM strategies also the OOD
+filter's threshold and its precision and recall on the pool), selections.csv (every queried id), initial.csv (the
+initial labeled ids), summary.md (tables), learning-curves.png, open-set.png (with --open-set), polluted.png (with
+--polluted), config.json (the configuration and the run time).
 """
 import argparse
 import csv
@@ -40,16 +48,24 @@ import sisom_resnet  # noqa: E402
 from fmnist import CLASSES, LAYERS, MEAN, STD, read_idx, to_tensor  # noqa: E402
 
 BASELINES = ["random", "entropy", "margin", "coreset", "badge"]
-SISOM_STRATEGIES = {  # strategy -> (sisom.score, sisom.selection)
-    "sisom": ("sisom", "topq"), "sisome": ("sisome", "topq"), "sisom-greedy": ("sisom", "greedy")}
-ALL = BASELINES + list(SISOM_STRATEGIES)
+SISOM_STRATEGIES = {  # strategy -> (sisom.score, sisom.selection, sisom.ood.gate)
+    "sisom": ("sisom", "topq", False), "sisome": ("sisome", "topq", False), "sisom-greedy": ("sisom", "greedy", False),
+    "sisome-gated": ("sisome", "topq", True), "sisom-greedy-gated": ("sisom", "greedy", True)}
+GATED = [s for s, v in SISOM_STRATEGIES.items() if v[2]]
+ALL = BASELINES + [s for s in SISOM_STRATEGIES if s not in GATED]
+# the polluted pool's strategies (the issue's list), and the gated ones the open set adds to ALL and LfOSA
+POLLUTED = ["sisome-gated", "sisom-greedy-gated", "sisome", "random", "entropy", "badge", "lfosa"]
+OPEN_EXTRA = GATED + ["lfosa"]
+# the OOD benchmark's sets that pollute the pool, in equal parts
+OOD_SETS = ["letters", "digits", "natural", "textures", "noise"]
 # Steepness grid of conf/local-samples.properties: it holds the authors' CIFAR-10 AL values (0.05, 1, 10, 50) and
 # the reference build keeps the combination with the lowest leave-one-out r_avg (METHOD.md 7).
 STEEPNESS = "layer1:0.05|1,layer2:1|10,layer3:10|100,avgpool:50|100"
 LFOSA_T = 0.5  # the LfOSA paper's detector temperature
 
 PRESETS = {
-    # CI: enough to run every code path (both settings, every strategy, a selection and a retraining)
+    # CI: enough to run every code path (every setting and strategy, a selection and a retraining; the polluted pool
+    # runs two cycles, so that the first cycle's rejects calibrate the second one's threshold)
     "reduced": dict(pool=240, initial=20, q=10, cycles=1, seeds=1, test=400, width=8, epochs=1, min_steps=8,
                     batch=32),
     # a person's run on the 2-core machine (about an hour with --open-set)
@@ -180,21 +196,68 @@ def read_selection(result_dir):
     return [r["id"] for r in rows]
 
 
-class Experiment:
-    """One setting (closed or open set) and one seed: the pool, the test set and each strategy's state."""
+def read_filter(result_dir):
+    """The run's OOD threshold (summary.json) and the ids it flagged (ood-csv/), or None without a threshold."""
+    with open(os.path.join(result_dir, "summary.json")) as f:
+        summary = json.load(f)
+    t = summary.get("oodThreshold")
+    if t is None:
+        return None
+    files = glob.glob(os.path.join(result_dir, "ood-csv", "*.csv"))
+    if len(files) != 1:
+        raise RuntimeError(f"expected one flagged-list CSV under {result_dir}/ood-csv, found {files}")
+    with open(files[0]) as f:
+        flagged = {r["id"] for r in csv.DictReader(f)}
+    return dict(mode=t["mode"], metric=t["metric"], value=t["value"], unknowns=int(t["unknown"]), flagged=flagged)
 
-    def __init__(self, cfg, data, setting, seed, jobs, work):
+
+def ood_images(n, rng):
+    """n OOD images from the OOD benchmark's sets in equal parts (the remainder to the first sets), with their ids."""
+    import ood_data
+    makers = {"letters": lambda k: ood_data.letters(k, rng), "digits": lambda k: ood_data.digits(k, rng),
+              "natural": lambda k: ood_data.crops(ood_data.NATURAL, k, 32, 256, rng),
+              "textures": lambda k: ood_data.crops(ood_data.TEXTURES, k, 28, 160, rng),
+              "noise": lambda k: ood_data.noise(k, rng)}
+    ids, images = [], []
+    for j, name in enumerate(OOD_SETS):
+        k = n // len(OOD_SETS) + (1 if j < n % len(OOD_SETS) else 0)
+        made = makers[name](k)
+        if len(made) != k:
+            raise SystemExit(f"the {name} set gave {len(made)} images, {k} asked for")
+        ids += [f"ood-{name}-{i:05d}" for i in range(k)]
+        images += made
+    return np.array(ids), np.stack(images).astype(np.uint8)
+
+
+def setting_name(ood_share):
+    return f"polluted-{round(100 * ood_share)}"
+
+
+class Experiment:
+    """One setting (closed set, open set, or a polluted pool with a share of OOD images) and one seed: the pool, the
+    test set and each strategy's state."""
+
+    def __init__(self, cfg, data, setting, seed, jobs, work, ood_share=None):
         self.cfg, self.setting, self.seed, self.jobs = cfg, setting, seed, jobs
         xtr_u8, ytr, xte_u8, yte = data
-        rng = np.random.default_rng(1000 * seed + (1 if setting == "open" else 0))
+        salt = {"closed": 0, "open": 1}.get(setting, 100 + round(100 * (ood_share or 0)))
+        rng = np.random.default_rng(1000 * seed + salt)
         self.known = list(range(cfg.known_classes)) if setting == "open" else list(range(10))
         self.k = len(self.known)
-        pool_idx = rng.choice(len(ytr), size=cfg.pool, replace=False)
+        n_ood = round(cfg.pool * ood_share) if ood_share else 0
+        pool_idx = rng.choice(len(ytr), size=cfg.pool - n_ood, replace=False)
         self.ids = np.array([f"train-{i:05d}" for i in pool_idx])
         self.x_u8 = xtr_u8[pool_idx]
         self.y = ytr[pool_idx].astype(np.int64)
+        if n_ood:
+            # the polluting images carry class -1: never a known class
+            ood_ids, ood_x = ood_images(n_ood, np.random.default_rng(rng.integers(2 ** 32)))
+            self.ids = np.concatenate([self.ids, ood_ids])
+            self.x_u8 = np.concatenate([self.x_u8, ood_x])
+            self.y = np.concatenate([self.y, np.full(n_ood, -1, dtype=np.int64)])
         self.x = to_tensor(self.x_u8)
         self.is_known = np.isin(self.y, self.known)
+        self.last_filter = None
         # the initial labeled set: known classes only in the open-set setting (as in LfOSA), stratified with
         # initial // K per class and the remainder at random, because SISOM's reference needs every class (a class
         # without reference points leaves d_in undefined, METHOD.md 2) and leave-one-out r_avg needs two of each
@@ -266,19 +329,30 @@ class Experiment:
             self.jobs.run("lfosa-select", "--conf", self.cfg.conf, "--set", f"sisom.pool.features={d}/features/features",
                           "--set", f"sisom.q={q}", "--set", f"sisom.output={d}/result")
         else:
-            score, mode = SISOM_STRATEGIES[strategy]
+            score, mode, gate = SISOM_STRATEGIES[strategy]
             model_path = os.path.join(d, "model.pt")
             sisom_export.export(model, LAYERS, (1, 28, 28), model_path, [MEAN], [STD], names,
                                 verify_batch=self.x[unl[:16]])
-            write_manifest(os.path.join(d, "labeled.csv"), self.ids[known_l], self.png_dir,
-                           [CLASSES[c] for c in self.y[known_l]])
+            # the nightly loop: last cycles' queried samples that are not one of the classes come back "unknown"
+            write_manifest(os.path.join(d, "labeled.csv"), np.concatenate([self.ids[known_l], self.ids[invalid]]),
+                           self.png_dir, [CLASSES[c] for c in self.y[known_l]] + ["unknown"] * len(invalid))
             write_manifest(os.path.join(d, "pool.csv"), self.ids[unl], self.png_dir)
             self.jobs.run("run", "--conf", self.cfg.conf, "--set", f"sisom.model={model_path}",
                           "--set", f"sisom.labeled.path={d}/labeled.csv", "--set", "sisom.labeled.format=manifest",
+                          "--set", "sisom.labeled.unknownLabels=unknown",
                           "--set", f"sisom.input.path={d}/pool.csv", "--set", "sisom.input.format=manifest",
                           "--set", f"sisom.score={score}", "--set", f"sisom.selection={mode}", "--set", f"sisom.q={q}",
+                          "--set", f"sisom.ood.gate={str(gate).lower()}",
                           "--set", "sisom.rebuildReference=true", "--set", f"sisom.work={d}/work",
                           "--set", f"sisom.output={d}/result")
+            f = read_filter(os.path.join(d, "result"))
+            if f is not None:
+                ood_unl = set(self.ids[unl[~self.is_known[unl]]])
+                hit = len(f["flagged"] & ood_unl)
+                # undefined (empty in cycles.csv) without flags, or without unknowns in the pool (the closed set)
+                f["precision"] = hit / len(f["flagged"]) if f["flagged"] else ""
+                f["recall"] = hit / len(ood_unl) if ood_unl else ""
+            self.last_filter = f
         chosen = read_selection(os.path.join(d, "result"))
         pos = {i: p for p, i in enumerate(self.ids)}
         picked = np.array([pos[i] for i in chosen], dtype=np.int64)
@@ -287,10 +361,11 @@ class Experiment:
         return picked
 
 
-def run_setting(cfg, data, setting, strategies, jobs, work, rows, sel_rows, init_rows):
+def run_setting(cfg, data, setting, strategies, jobs, work, rows, sel_rows, init_rows, ood_share=None, cycles=None):
+    cycles = cycles or cfg.cycles
     for seed in range(cfg.first_seed, cfg.first_seed + cfg.seeds):
         t_seed = time.time()
-        ex = Experiment(cfg, data, setting, seed, jobs, work)
+        ex = Experiment(cfg, data, setting, seed, jobs, work, ood_share)
         init_rows += [(setting, seed, ex.ids[i]) for i in ex.initial]
         n_known_pool = int(ex.is_known.sum())
         model0 = ex.train_classifier(ex.initial, 0)
@@ -302,10 +377,12 @@ def run_setting(cfg, data, setting, strategies, jobs, work, rows, sel_rows, init
             rows.append(dict(setting=setting, strategy=strategy, seed=seed, cycle=0, labeled=len(labeled),
                              known_labeled=known_found, accuracy=acc, queried=0, queried_known="",
                              known_share="", known_recall=known_found / n_known_pool, select_seconds=""))
-            for cycle in range(1, cfg.cycles + 1):
+            for cycle in range(1, cycles + 1):
                 t0 = time.time()
+                ex.last_filter = None
                 picked = ex.select(strategy, model, labeled, invalid, cycle, cfg.q)
                 secs = time.time() - t0
+                f = ex.last_filter or {}
                 sel_rows += [(setting, strategy, seed, cycle, ex.ids[p]) for p in picked]
                 known_pick = picked[ex.is_known[picked]]
                 labeled = np.concatenate([labeled, known_pick])
@@ -316,16 +393,41 @@ def run_setting(cfg, data, setting, strategies, jobs, work, rows, sel_rows, init
                                  labeled=len(labeled) + len(invalid), known_labeled=len(labeled), accuracy=acc,
                                  queried=len(picked), queried_known=len(known_pick),
                                  known_share=len(known_pick) / len(picked), known_recall=len(labeled) / n_known_pool,
-                                 select_seconds=round(secs, 2)))
+                                 select_seconds=round(secs, 2), ood_mode=f.get("mode", ""),
+                                 ood_metric=f.get("metric", ""), ood_threshold=f.get("value", ""),
+                                 ood_unknowns=f.get("unknowns", ""),
+                                 flagged=len(f["flagged"]) if "flagged" in f else "",
+                                 filter_precision=f.get("precision", ""), filter_recall=f.get("recall", "")))
+                extra = (f", filter {f['mode']} on {f['metric']} ({f['unknowns']} unknowns): {len(f['flagged'])} "
+                         f"flagged, precision {fmt(f['precision'])} recall {fmt(f['recall'])}") if f else ""
                 print(f"[{setting} seed {seed}] {strategy:12s} cycle {cycle}: {len(labeled) + len(invalid)} queried, "
-                      f"known share {len(known_pick) / len(picked):.2f}, accuracy {acc:.4f} (select {secs:.1f}s)",
-                      flush=True)
+                      f"known share {len(known_pick) / len(picked):.2f}, accuracy {acc:.4f} (select {secs:.1f}s)"
+                      + extra, flush=True)
         print(f"[{setting} seed {seed}] done in {time.time() - t_seed:.0f}s", flush=True)
+
+
+def fmt(x):
+    return f"{x:.2f}" if x != "" else "-"
 
 
 def mean_std(v):
     v = np.asarray(v, dtype=np.float64)
+    if len(v) == 0:
+        return "-"
     return f"{v.mean():.4f} ± {v.std():.4f}" if len(v) > 1 else f"{v.mean():.4f}"
+
+
+def setting_title(setting, cfg):
+    if setting == "closed":
+        return "Closed set (all 10 classes)"
+    if setting == "open":
+        return f"Open set ({cfg.known_classes} known classes, {10 - cfg.known_classes} unknown in the pool)"
+    return (f"Polluted pool ({setting.split('-')[1]} % OOD images from letters, digits, natural, textures and noise; "
+            "queried OOD images come back labeled unknown)")
+
+
+def numbers(v):
+    return [x for x in v if x != "" and not (isinstance(x, float) and np.isnan(x))]
 
 
 def summarise(rows, out, cfg, strategies_by_setting):
@@ -334,64 +436,116 @@ def summarise(rows, out, cfg, strategies_by_setting):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     md = []
+    polluted = [s for s in strategies_by_setting if s.startswith("polluted-")]
+    if polluted:
+        fig_p, axes_p = plt.subplots(len(polluted), 3, figsize=(17, 4.5 * len(polluted)), squeeze=False)
     for setting, strategies in strategies_by_setting.items():
         r = [x for x in rows if x["setting"] == setting]
-        cycles = range(cfg.cycles + 1)
-        title = "Closed set (all 10 classes)" if setting == "closed" else \
-            f"Open set ({cfg.known_classes} known classes, {10 - cfg.known_classes} unknown in the pool)"
+        n_cycles = max(x["cycle"] for x in r)
+        cycles = range(n_cycles + 1)
+        title = setting_title(setting, cfg)
         md.append(f"### {title}\n")
         n_seeds = len({x["seed"] for x in r})
         md.append(f"Test accuracy, mean ± std over {n_seeds} seed(s); AULC = area under the accuracy curve over "
                   "the labels queried, divided by their range (mean accuracy over the budget).\n")
         head = "| strategy | " + " | ".join(f"cycle {c} ({cfg.initial + c * cfg.q})" for c in cycles) + " | AULC |"
         md += [head, "|" + "---|" * (len(cycles) + 2)]
-        aulcs = {}
         for s in strategies:
             per_cycle = [[x["accuracy"] for x in r if x["strategy"] == s and x["cycle"] == c] for c in cycles]
             seeds = sorted({x["seed"] for x in r if x["strategy"] == s})
             a = [S.aulc([cfg.initial + c * cfg.q for c in cycles],
                         [next(x["accuracy"] for x in r if x["strategy"] == s and x["seed"] == sd and x["cycle"] == c)
                          for c in cycles]) for sd in seeds]
-            aulcs[s] = a
             md.append(f"| {s} | " + " | ".join(mean_std(v) for v in per_cycle) + f" | {mean_std(a)} |")
         md.append("")
-        if setting == "open":
-            md.append("Share of each cycle's queries that are known-class samples (LfOSA's selection precision), and "
-                      "the known-class recall after the last cycle (known samples labeled / known samples in the pool).\n")
-            md += ["| strategy | " + " | ".join(f"cycle {c}" for c in range(1, cfg.cycles + 1)) + " | final recall |",
-                   "|" + "---|" * (cfg.cycles + 2)]
+        if setting != "closed":
+            what = "known-class samples (LfOSA's selection precision)" if setting == "open" else \
+                "in-distribution images (queue purity)"
+            md.append(f"Share of each cycle's queries that are {what}, its mean over the cycles, and the known-class "
+                      "recall after the last cycle (known samples labeled / known samples in the pool).\n")
+            md += ["| strategy | " + " | ".join(f"cycle {c}" for c in range(1, n_cycles + 1))
+                   + " | mean | final recall |", "|" + "---|" * (n_cycles + 3)]
             for s in strategies:
                 shares = [[x["known_share"] for x in r if x["strategy"] == s and x["cycle"] == c]
-                          for c in range(1, cfg.cycles + 1)]
-                rec = [x["known_recall"] for x in r if x["strategy"] == s and x["cycle"] == cfg.cycles]
-                md.append(f"| {s} | " + " | ".join(mean_std(v) for v in shares) + f" | {mean_std(rec)} |")
+                          for c in range(1, n_cycles + 1)]
+                per_seed = [np.mean([x["known_share"] for x in r if x["strategy"] == s and x["seed"] == sd
+                                     and x["cycle"] > 0]) for sd in sorted({x["seed"] for x in r})]
+                rec = [x["known_recall"] for x in r if x["strategy"] == s and x["cycle"] == n_cycles]
+                md.append(f"| {s} | " + " | ".join(mean_std(v) for v in shares)
+                          + f" | {mean_std(per_seed)} | {mean_std(rec)} |")
             md.append("")
-        fig, axes = plt.subplots(1, 2 if setting == "open" else 1, figsize=(12 if setting == "open" else 7, 4.5))
-        axes = np.atleast_1d(axes)
-        for s in strategies:
+            filtered = [s for s in strategies if numbers(x.get("filter_recall", "") for x in r if x["strategy"] == s)]
+            if filtered:
+                md.append("The OOD filter of the SISOM strategies (gated or not, the run flags the same way): precision "
+                          "(unknowns among the flagged pool samples) / recall (flagged among the unknowns in the pool) "
+                          "per cycle, and the threshold each cycle used (mode on metric, per seed).\n")
+                md += ["| strategy | " + " | ".join(f"cycle {c}" for c in range(1, n_cycles + 1)) + " |",
+                       "|" + "---|" * (n_cycles + 1)]
+                for s in filtered:
+                    cells = []
+                    for c in range(1, n_cycles + 1):
+                        xs = [x for x in r if x["strategy"] == s and x["cycle"] == c]
+                        how = ", ".join(sorted({f"{x['ood_mode']}/{x['ood_metric']}" for x in xs}))
+                        cells.append(f"{mean_std(numbers(x['filter_precision'] for x in xs))} / "
+                                     f"{mean_std(numbers(x['filter_recall'] for x in xs))} ({how})")
+                    md.append(f"| {s} | " + " | ".join(cells) + " |")
+                md.append("")
+        if setting in ("closed", "open"):
+            fig, axes = plt.subplots(1, 2 if setting == "open" else 1, figsize=(12 if setting == "open" else 7, 4.5))
+            axes = np.atleast_1d(axes)
+        else:
+            axes = axes_p[polluted.index(setting)]
+        for j, s in enumerate(strategies):
             xs = [cfg.initial + c * cfg.q for c in cycles]
             acc = np.array([[x["accuracy"] for x in r if x["strategy"] == s and x["cycle"] == c] for c in cycles])
             style = "-" if s.startswith("sisom") or s == "lfosa" else "--"
-            axes[0].errorbar(xs, acc.mean(1), yerr=acc.std(1), label=s, linestyle=style, marker="o", ms=3, capsize=2)
-            if setting == "open":
+            color = f"C{j % 10}"   # one colour per strategy in every panel
+            axes[0].errorbar(xs, acc.mean(1), yerr=acc.std(1), label=s, linestyle=style, marker="o", ms=3, capsize=2,
+                             color=color)
+            if setting != "closed":
                 sh = np.array([[x["known_share"] for x in r if x["strategy"] == s and x["cycle"] == c]
-                               for c in range(1, cfg.cycles + 1)])
-                axes[1].plot(range(1, cfg.cycles + 1), sh.mean(1), label=s, linestyle=style, marker="o", ms=3)
+                               for c in range(1, n_cycles + 1)])
+                axes[1].plot(range(1, n_cycles + 1), sh.mean(1), label=s, linestyle=style, marker="o", ms=3,
+                             color=color)
+            if setting.startswith("polluted-"):
+                rc = [numbers(x["filter_recall"] for x in r if x["strategy"] == s and x["cycle"] == c)
+                      for c in range(1, n_cycles + 1)]
+                pr = [numbers(x["filter_precision"] for x in r if x["strategy"] == s and x["cycle"] == c)
+                      for c in range(1, n_cycles + 1)]
+                if all(rc) and all(pr):
+                    axes[2].plot(range(1, n_cycles + 1), [np.mean(v) for v in rc], label=f"{s} recall",
+                                 marker="o", ms=3, color=color)
+                    axes[2].plot(range(1, n_cycles + 1), [np.mean(v) for v in pr], label=f"{s} precision",
+                                 marker="s", ms=3, linestyle=":", color=color)
         axes[0].set_xlabel("samples queried (incl. the initial set)")
         axes[0].set_ylabel("test accuracy")
-        axes[0].set_title(title)
+        axes[0].set_title(title if setting in ("closed", "open") else f"{setting}: test accuracy", fontsize=10)
         axes[0].grid(alpha=0.3)
         axes[0].legend(fontsize=8)
-        if setting == "open":
+        if setting != "closed":
             axes[1].set_xlabel("cycle")
-            axes[1].set_xticks(range(1, cfg.cycles + 1))
-            axes[1].set_ylabel("known-class share of the queries")
+            axes[1].set_xticks(range(1, n_cycles + 1))
+            axes[1].set_ylabel("known-class share of the queries" if setting == "open"
+                               else "queue purity (in-distribution share)")
             axes[1].set_ylim(0, 1.02)
             axes[1].grid(alpha=0.3)
-            axes[1].set_title("queries that are known-class samples")
-        fig.tight_layout()
-        fig.savefig(os.path.join(out, "learning-curves.png" if setting == "closed" else "open-set.png"), dpi=110)
-        plt.close(fig)
+            axes[1].set_title("queries that are known-class samples" if setting == "open"
+                              else f"{setting}: queue purity", fontsize=10)
+        if setting.startswith("polluted-"):
+            axes[2].set_xlabel("cycle")
+            axes[2].set_xticks(range(1, n_cycles + 1))
+            axes[2].set_ylim(0, 1.02)
+            axes[2].grid(alpha=0.3)
+            axes[2].set_title(f"{setting}: OOD filter on the pool", fontsize=10)
+            axes[2].legend(fontsize=7)
+        if setting in ("closed", "open"):
+            fig.tight_layout()
+            fig.savefig(os.path.join(out, "learning-curves.png" if setting == "closed" else "open-set.png"), dpi=110)
+            plt.close(fig)
+    if polluted:
+        fig_p.tight_layout()
+        fig_p.savefig(os.path.join(out, "polluted.png"), dpi=100)
+        plt.close(fig_p)
     with open(os.path.join(out, "summary.md"), "w") as f:
         f.write("\n".join(md) + "\n")
 
@@ -406,7 +560,16 @@ def main(argv=None):
                    help="also run the open-set (LfOSA) setting")
     p.add_argument("--closed-set", action=argparse.BooleanOptionalAction, default=True,
                    help="run the closed-set setting (default on)")
-    p.add_argument("--strategies", default=",".join(ALL), help=f"comma-separated subset of {','.join(ALL)}")
+    p.add_argument("--strategies", default=",".join(ALL),
+                   help=f"closed set: comma-separated subset of {','.join(ALL)}")
+    p.add_argument("--open-strategies", default=",".join(ALL + OPEN_EXTRA),
+                   help=f"open set: comma-separated subset of {','.join(ALL + OPEN_EXTRA)}")
+    p.add_argument("--polluted", action=argparse.BooleanOptionalAction, default=False,
+                   help="also run the polluted-pool (open-world) setting")
+    p.add_argument("--ood-shares", help="polluted: the OOD shares of the pool (full: 0.2,0.5; reduced: 0.5)")
+    p.add_argument("--polluted-cycles", type=int, help="polluted: cycles (full: as --cycles; reduced: 2)")
+    p.add_argument("--polluted-strategies", default=",".join(POLLUTED),
+                   help=f"polluted: comma-separated subset of {','.join(ALL + OPEN_EXTRA)}")
     p.add_argument("--launch", help="the JobServer --print-launch output (bench/active-learning.sh)")
     p.add_argument("--threads", type=int, default=2, help="torch and libtorch threads (1 on a busy machine)")
     p.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed .. first-seed + seeds - 1")
@@ -422,11 +585,22 @@ def main(argv=None):
         if getattr(cfg, k) is None:
             setattr(cfg, k, v)
     strategies = [s for s in cfg.strategies.split(",") if s]
-    unknown = [s for s in strategies if s not in ALL]
-    if unknown:
-        p.error(f"unknown strategies {unknown}; choose from {ALL}")
-    if not cfg.closed_set and not cfg.open_set:
-        p.error("nothing to run: --no-closed-set without --open-set")
+    open_strategies = [s for s in cfg.open_strategies.split(",") if s]
+    polluted_strategies = [s for s in cfg.polluted_strategies.split(",") if s]
+    for given, allowed in ((strategies, ALL), (open_strategies, ALL + OPEN_EXTRA),
+                           (polluted_strategies, ALL + OPEN_EXTRA)):
+        unknown = [s for s in given if s not in allowed]
+        if unknown:
+            p.error(f"unknown strategies {unknown}; choose from {allowed}")
+    if not cfg.closed_set and not cfg.open_set and not cfg.polluted:
+        p.error("nothing to run: --no-closed-set without --open-set or --polluted")
+    cfg.ood_shares = cfg.ood_shares or ("0.5" if cfg.preset == "reduced" else "0.2,0.5")
+    shares = [float(x) for x in cfg.ood_shares.split(",")]
+    if not all(0 < x < 1 for x in shares):
+        p.error("--ood-shares must be in (0, 1)")
+    cfg.polluted_cycles = cfg.polluted_cycles or (2 if cfg.preset == "reduced" else cfg.cycles)
+    if cfg.polluted and cfg.initial + cfg.polluted_cycles * cfg.q > cfg.pool * (1 - max(shares)):
+        p.error("the polluted pool's in-distribution part is smaller than the initial set plus cycles * q")
     if not 2 <= cfg.known_classes <= 9:
         p.error("--known-classes must be between 2 and 9")
     if cfg.cycles < 1 or cfg.q < 1 or cfg.initial < 1 or cfg.seeds < 1:
@@ -454,23 +628,30 @@ def main(argv=None):
             by_setting["closed"] = strategies
             run_setting(cfg, data, "closed", strategies, jobs, work, rows, sel_rows, init_rows)
         if cfg.open_set:
-            by_setting["open"] = strategies + ["lfosa"]
+            by_setting["open"] = open_strategies
             run_setting(cfg, data, "open", by_setting["open"], jobs, work, rows, sel_rows, init_rows)
+        if cfg.polluted:
+            for share in shares:
+                by_setting[setting_name(share)] = polluted_strategies
+                run_setting(cfg, data, setting_name(share), polluted_strategies, jobs, work, rows, sel_rows,
+                            init_rows, ood_share=share, cycles=cfg.polluted_cycles)
     finally:
         jobs.close()
     write_outputs(out, rows, sel_rows, init_rows)
-    summarise(rows, out, cfg, by_setting)
     seconds = time.time() - t0
+    # before the summary, so that a failed summary can be redone with --merge OUT --out OUT
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump({k: v for k, v in vars(cfg).items() if k not in ("launch", "conf", "out", "merge")} |
                   {"strategiesBySetting": by_setting, "steepness": STEEPNESS, "lfosaTemperature": LFOSA_T,
                    "seconds": round(seconds)}, f, indent=2)
+    summarise(rows, out, cfg, by_setting)
     print(f"done in {seconds:.0f}s: {out}/summary.md", flush=True)
     return 0
 
 
 FIELDS = ["setting", "strategy", "seed", "cycle", "labeled", "known_labeled", "accuracy", "queried",
-          "queried_known", "known_share", "known_recall", "select_seconds"]
+          "queried_known", "known_share", "known_recall", "select_seconds", "ood_mode", "ood_metric",
+          "ood_threshold", "ood_unknowns", "flagged", "filter_precision", "filter_recall"]
 
 
 def write_outputs(out, rows, sel_rows, init_rows):
@@ -497,7 +678,7 @@ def merge(dirs, out):
             configs.append(json.load(f))
     keys = [k for k in PRESETS["full"] if k != "seeds"] + ["known_classes"]
     for d, c in zip(dirs[1:], configs[1:]):
-        diff = [k for k in keys if c[k] != configs[0][k]]
+        diff = [k for k in keys if c.get(k) != configs[0].get(k)]
         if diff:
             raise SystemExit(f"cannot merge {d}: its configuration differs from {dirs[0]} in {diff}")
     rows, sel_rows, init_rows, by_setting, seen = [], [], [], {}, set()
@@ -508,7 +689,10 @@ def merge(dirs, out):
                     r[k] = int(r[k])
                 for k in ("accuracy", "known_recall"):
                     r[k] = float(r[k])
-                r["known_share"] = float(r["known_share"]) if r["known_share"] else ""
+                for k in ("known_share", "filter_precision", "filter_recall"):
+                    r[k] = float(r[k]) if r.get(k) else ""
+                for k in FIELDS:
+                    r.setdefault(k, "")
                 if (r["setting"], r["strategy"], r["seed"], r["cycle"]) in seen:
                     raise SystemExit(f"{d} repeats {r['setting']} {r['strategy']} seed {r['seed']}: merge other seeds")
                 seen.add((r["setting"], r["strategy"], r["seed"], r["cycle"]))
@@ -518,15 +702,17 @@ def merge(dirs, out):
         with open(os.path.join(d, "initial.csv")) as f:
             init_rows += [tuple(r) for r in list(csv.reader(f))[1:]]
         for setting, strategies in c["strategiesBySetting"].items():
-            if by_setting.setdefault(setting, strategies) != strategies:
-                raise SystemExit(f"cannot merge {d}: other strategies for the {setting} setting")
+            # runs of other strategies on the same setting and seeds add them (rows are checked for repeats above)
+            known = by_setting.setdefault(setting, [])
+            known += [s for s in strategies if s not in known]
     os.makedirs(out, exist_ok=True)
     cfg = argparse.Namespace(**configs[0])
     cfg.seeds = len({r["seed"] for r in rows})
     write_outputs(out, rows, sel_rows, init_rows)
     summarise(rows, out, cfg, by_setting)
     with open(os.path.join(out, "config.json"), "w") as f:
-        json.dump(configs[0] | {"seeds": cfg.seeds, "first_seed": min(r["seed"] for r in rows), "mergedFrom": dirs,
+        json.dump(configs[0] | {"strategiesBySetting": by_setting, "seeds": cfg.seeds,
+                                "first_seed": min(r["seed"] for r in rows), "mergedFrom": dirs,
                                 "seconds": [c["seconds"] for c in configs]}, f, indent=2)
     print(f"merged {len(dirs)} runs: {out}/summary.md", flush=True)
     return 0

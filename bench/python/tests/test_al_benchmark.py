@@ -13,10 +13,10 @@ import al_benchmark as A  # noqa: E402
 
 
 def fake_run(d, seed, accuracies, pool=100):
-    """A closed-set run of random and sisom over one cycle (initial 10, q 5) with the given cycle-1 accuracies."""
+    """A closed-set run of the given strategies over one cycle (initial 10, q 5) with their cycle-1 accuracies."""
     os.makedirs(d)
     cfg = dict(A.PRESETS["reduced"], pool=pool, initial=10, q=5, cycles=1, seeds=1, known_classes=6,
-               strategiesBySetting={"closed": ["random", "sisom"]}, seconds=3)
+               strategiesBySetting={"closed": list(accuracies)}, seconds=3)
     with open(os.path.join(d, "config.json"), "w") as f:
         json.dump(cfg, f)
     with open(os.path.join(d, "cycles.csv"), "w", newline="") as f:
@@ -56,6 +56,17 @@ class MergeTest(unittest.TestCase):
         with open(os.path.join(self.d("out"), "cycles.csv")) as f:
             self.assertEqual(len(list(csv.DictReader(f))), 8)
         self.assertTrue(os.path.getsize(os.path.join(self.d("out"), "learning-curves.png")) > 1000)
+
+    def test_runs_of_other_strategies_on_the_same_seeds_add_their_rows(self):
+        fake_run(self.d("base"), 0, {"random": 0.5})
+        fake_run(self.d("gated"), 0, {"sisome-gated": 0.7})
+        A.merge([self.d("base"), self.d("gated")], self.d("out"))
+        with open(os.path.join(self.d("out"), "config.json")) as f:
+            self.assertEqual(json.load(f)["strategiesBySetting"], {"closed": ["random", "sisome-gated"]})
+        with open(os.path.join(self.d("out"), "summary.md")) as f:
+            md = f.read()
+        self.assertIn("| random | 0.4000 | 0.5000 |", md)
+        self.assertIn("| sisome-gated | 0.4000 | 0.7000 |", md)
 
     def test_refuses_runs_of_the_same_seed(self):
         fake_run(self.d("a"), 0, {"random": 0.5, "sisom": 0.6})

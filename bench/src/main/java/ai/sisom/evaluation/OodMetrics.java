@@ -30,26 +30,9 @@ public final class OodMetrics {
         return new Result(auroc(id, ood), aupr(id, ood), aupr(negOod, negId), fprAtTpr(id, ood, 0.95));
     }
 
-    /** P(score(pos) > score(neg)) + P(tie) / 2, by sorting: O(n log n). */
+    /** P(score(pos) > score(neg)) + P(tie) / 2, by sorting: O(n log n) (the OOD threshold's own AUROC). */
     public static double auroc(double[] pos, double[] neg) {
-        double[] p = pos.clone();
-        double[] n = neg.clone();
-        Arrays.sort(p);
-        Arrays.sort(n);
-        double sum = 0;
-        int lo = 0;
-        int hi = 0;
-        for (double v : p) {
-            while (lo < n.length && n[lo] < v) {
-                lo++;
-            }
-            hi = Math.max(hi, lo);
-            while (hi < n.length && n[hi] <= v) {
-                hi++;
-            }
-            sum += lo + 0.5 * (hi - lo);
-        }
-        return sum / ((double) p.length * n.length);
+        return ai.sisom.ood.Thresholds.auroc(neg, pos);
     }
 
     /**

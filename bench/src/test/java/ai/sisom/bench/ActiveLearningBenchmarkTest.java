@@ -24,18 +24,23 @@ import static org.junit.jupiter.api.Assertions.*;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
- * Runs the active-learning benchmark (bench/python/al_benchmark.py) in its reduced configuration, both settings, with the
- * job server started from this test JVM's classpath, and checks that its outputs are complete and consistent, so the
- * harness cannot rot. Skipped where Debian's Python lacks torch or matplotlib, except under CI (.ci/run installs
- * them), where that is a failure.
+ * Runs the active-learning benchmark (bench/python/al_benchmark.py) in its reduced configuration, every setting (closed
+ * set, open set, polluted pool), with the job server started from this test JVM's classpath, and checks that its
+ * outputs are complete and consistent, so the harness cannot rot. Skipped where Debian's Python lacks torch,
+ * matplotlib, scikit-learn or scikit-image, except under CI (.ci/run installs them), where that is a failure.
  */
 class ActiveLearningBenchmarkTest {
     static final List<String> CLOSED = List.of("random", "entropy", "margin", "coreset", "badge", "sisom", "sisome",
             "sisom-greedy");
+    static final List<String> OPEN = concat(CLOSED, "sisome-gated", "sisom-greedy-gated", "lfosa");
+    static final List<String> POLLUTED = List.of("sisome-gated", "sisom-greedy-gated", "sisome", "random", "entropy",
+            "badge", "lfosa");
+    static final List<String> SISOM_POLLUTED = List.of("sisome-gated", "sisom-greedy-gated", "sisome");
     // the reduced preset of al_benchmark.py
     static final int INITIAL = 20;
     static final int Q = 10;
     static final int CYCLES = 1;
+    static final int POLLUTED_CYCLES = 2;
 
     @TempDir
     Path tmp;
@@ -52,7 +57,7 @@ class ActiveLearningBenchmarkTest {
 
     static boolean pythonReady() {
         try {
-            Process p = new ProcessBuilder(python(), "-c", "import torch, numpy, matplotlib, PIL")
+            Process p = new ProcessBuilder(python(), "-c", "import torch, numpy, matplotlib, PIL, sklearn, skimage")
                     .redirectErrorStream(true).start();
             p.getInputStream().readAllBytes();
             return p.waitFor(120, TimeUnit.SECONDS) && p.exitValue() == 0
@@ -95,25 +100,29 @@ class ActiveLearningBenchmarkTest {
     void reducedBenchmarkWritesEveryStrategyCycleSelectionTableAndPlot() throws Exception {
         boolean ready = pythonReady();
         if ("true".equals(System.getenv("CI"))) {
-            assertTrue(ready, "CI must have python3-torch, python3-matplotlib, python3-pil and dataset-fashion-mnist");
+            assertTrue(ready, "CI must have python3-torch, python3-matplotlib, python3-pil, python3-sklearn, "
+                    + "python3-skimage and dataset-fashion-mnist");
         }
-        assumeTrue(ready, "Debian's python3-torch/matplotlib/PIL or dataset-fashion-mnist missing: benchmark skipped");
+        assumeTrue(ready, "Debian's python3-torch/matplotlib/PIL/sklearn/skimage or dataset-fashion-mnist missing: "
+                + "benchmark skipped");
         Path out = tmp.resolve("out");
         // one thread: the reduced run is tiny, and two threads on a busy machine make OpenMP spin (10x slower)
         Process p = new ProcessBuilder(python(), "bench/python/al_benchmark.py", "--preset", "reduced", "--open-set",
-                "--threads", "1", "--launch", launchFile().toString(), "--out", out.toString())
+                "--polluted", "--threads", "1", "--launch", launchFile().toString(), "--out", out.toString())
                 .directory(root().toFile()).redirectErrorStream(true).start();
         String log = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(15, TimeUnit.MINUTES), "benchmark timed out");
         System.out.println(log);
         assertEquals(0, p.exitValue(), log);
 
-        Map<String, List<String>> strategies = Map.of("closed", CLOSED, "open", concat(CLOSED, "lfosa"));
+        Map<String, List<String>> strategies = Map.of("closed", CLOSED, "open", OPEN, "polluted-50", POLLUTED);
         List<Map<String, String>> cycles = csv(out.resolve("cycles.csv"));
-        assertEquals(CLOSED.size() * (CYCLES + 1) + (CLOSED.size() + 1) * (CYCLES + 1), cycles.size());
+        assertEquals(CLOSED.size() * (CYCLES + 1) + OPEN.size() * (CYCLES + 1)
+                + POLLUTED.size() * (POLLUTED_CYCLES + 1), cycles.size());
         for (var e : strategies.entrySet()) {
+            int nc = e.getKey().startsWith("polluted") ? POLLUTED_CYCLES : CYCLES;
             for (String s : e.getValue()) {
-                for (int c = 0; c <= CYCLES; c++) {
+                for (int c = 0; c <= nc; c++) {
                     final int cycle = c;
                     Map<String, String> row = cycles.stream().filter(r -> r.get("setting").equals(e.getKey())
                             && r.get("strategy").equals(s) && r.get("cycle").equals(String.valueOf(cycle)))
@@ -127,9 +136,29 @@ class ActiveLearningBenchmarkTest {
                         if (e.getKey().equals("closed")) {
                             assertEquals(1.0, share, row.toString());
                         }
+                        boolean sisom = s.startsWith("sisom");
+                        assertEquals(sisom, !row.get("ood_mode").isEmpty(), "the OOD filter recorded: " + row);
+                        // recall needs unknowns in the pool; precision needs a flag
+                        assertEquals(sisom && !e.getKey().equals("closed"), !row.get("filter_recall").isEmpty(),
+                                row.toString());
+                        for (String k : List.of("filter_precision", "filter_recall")) {
+                            if (!row.get(k).isEmpty()) {
+                                double v = Double.parseDouble(row.get(k));
+                                assertTrue(v >= 0 && v <= 1, row.toString());
+                            }
+                        }
                     }
                 }
             }
+        }
+        // the nightly loop: a polluted cycle's threshold is calibrated on every unknown queried before it
+        for (String s : SISOM_POLLUTED) {
+            Map<String, String> first = row(cycles, "polluted-50", s, 1);
+            Map<String, String> second = row(cycles, "polluted-50", s, 2);
+            assertEquals("keep", first.get("ood_mode"), "no unknowns in the first cycle: " + first);
+            int unknowns = Integer.parseInt(first.get("queried")) - Integer.parseInt(first.get("queried_known"));
+            assertEquals(unknowns, Integer.parseInt(second.get("ood_unknowns")), second.toString());
+            assertEquals(unknowns > 0 ? "youden" : "keep", second.get("ood_mode"), second.toString());
         }
 
         // every strategy queries q new, distinct samples per cycle, never one of the initial labeled set
@@ -139,6 +168,7 @@ class ActiveLearningBenchmarkTest {
         }
         assertEquals(INITIAL, initial.get("closed/0").size());
         assertEquals(INITIAL, initial.get("open/0").size());
+        assertEquals(INITIAL, initial.get("polluted-50/0").size());
         Map<String, List<String>> picked = new HashMap<>();
         for (Map<String, String> r : csv(out.resolve("selections.csv"))) {
             picked.computeIfAbsent(r.get("setting") + "/" + r.get("strategy") + "/" + r.get("seed"), k -> new ArrayList<>())
@@ -148,7 +178,8 @@ class ActiveLearningBenchmarkTest {
             for (String s : e.getValue()) {
                 List<String> ids = picked.get(e.getKey() + "/" + s + "/0");
                 assertNotNull(ids, e.getKey() + "/" + s + " selected nothing");
-                assertEquals(CYCLES * Q, ids.size(), e.getKey() + "/" + s);
+                assertEquals((e.getKey().startsWith("polluted") ? POLLUTED_CYCLES : CYCLES) * Q, ids.size(),
+                        e.getKey() + "/" + s);
                 assertEquals(ids.size(), new HashSet<>(ids).size(), e.getKey() + "/" + s + " selected a sample twice");
                 for (String id : ids) {
                     assertFalse(initial.get(e.getKey() + "/0").contains(id), s + " selected labeled sample " + id);
@@ -157,10 +188,11 @@ class ActiveLearningBenchmarkTest {
         }
 
         String md = Files.readString(out.resolve("summary.md"));
-        for (String s : concat(CLOSED, "lfosa")) {
+        for (String s : OPEN) {
             assertTrue(md.contains("| " + s + " |"), "summary.md lacks " + s + ":\n" + md);
         }
-        for (String png : List.of("learning-curves.png", "open-set.png")) {
+        assertTrue(md.contains("Polluted pool (50 % OOD") && md.contains("queue purity") && md.contains("precision"), md);
+        for (String png : List.of("learning-curves.png", "open-set.png", "polluted.png")) {
             byte[] b = Files.readAllBytes(out.resolve(png));
             assertTrue(b.length > 1000 && b[1] == 'P' && b[2] == 'N' && b[3] == 'G', png + " is not a PNG plot");
         }
@@ -188,9 +220,15 @@ class ActiveLearningBenchmarkTest {
         assertTrue(lines.stream().anyMatch(l -> l.startsWith("usage: SisomJob")));
     }
 
-    private static List<String> concat(List<String> a, String b) {
+    static Map<String, String> row(List<Map<String, String>> cycles, String setting, String strategy, int cycle) {
+        return cycles.stream().filter(r -> r.get("setting").equals(setting) && r.get("strategy").equals(strategy)
+                        && r.get("cycle").equals(String.valueOf(cycle)) && r.get("seed").equals("0")).findFirst()
+                .orElseThrow(() -> new AssertionError(setting + "/" + strategy + " cycle " + cycle));
+    }
+
+    private static List<String> concat(List<String> a, String... b) {
         List<String> out = new ArrayList<>(a);
-        out.add(b);
+        out.addAll(List.of(b));
         return out;
     }
 }

@@ -1,18 +1,24 @@
 package ai.sisom.ml;
 
+import ai.sisom.spark.OodList;
 import ai.sisom.spark.Selections;
 import ai.sisom.spark.FeatureColumns;
+import ai.sisom.reference.OodMetric;
+import ai.sisom.reference.OodThreshold;
 import ai.sisom.reference.SisomReference;
+import ai.sisom.selection.ClassBalance;
 import ai.sisom.scoring.Fusion;
 import ai.sisom.scoring.SisomScorer;
 import ai.sisom.spark.FeatureTable;
 import ai.sisom.spark.PoolScoring;
 import ai.sisom.spark.ReferenceIO;
 import org.apache.spark.ml.Model;
+import org.apache.spark.ml.param.BooleanParam;
 import org.apache.spark.ml.param.DoubleParam;
 import org.apache.spark.ml.param.IntParam;
 import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
+import org.apache.spark.ml.param.ParamValidators;
 import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.DefaultParamsWriter;
 import org.apache.spark.ml.util.MLReader;
@@ -28,9 +34,10 @@ import java.io.UncheckedIOException;
 
 /**
  * The fitted SISOM model: {@code transform} scores a pool feature table (one output row per input row, with d_in,
- * d_out, r, SISOM, SISOMe, score, OOD score and the explaining reference ids); {@link #selectTopQ} and
- * {@link #selectGreedy} pick the samples to label. Persistence: {@code save(path)} writes the Spark ML params
- * and the reference artifact; {@link #load} reads both.
+ * d_out, r, SISOM, SISOMe, score, OOD score, the OOD gate's metric and flag and the explaining reference ids);
+ * {@link #selectTopQ} and {@link #selectGreedy} pick the samples to label, behind the OOD gate unless
+ * {@code oodGate} is false; {@link #flagged} lists the flagged samples. Persistence: {@code save(path)} writes the
+ * Spark ML params and the reference artifact; {@link #load} reads both.
  */
 public final class SisomScoringModel extends Model<SisomScoringModel> implements MLWritable {
     private static final long serialVersionUID = 1L;
@@ -41,6 +48,12 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
     private final DoubleParam lambda;
     private final IntParam q;
 
+    // ---- open world (METHOD.md 10): the OOD gate and the class-balanced queue ----
+    private final BooleanParam oodGate;
+    private final DoubleParam oodThreshold;
+    private final Param<String> classBalance;
+    private final Param<String> classPrior;
+
     SisomScoringModel(String uid, SisomReference reference) {
         this.uid = uid;
         this.reference = reference;
@@ -50,6 +63,18 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
         setDefault(score, "sisome");
         setDefault(lambda, -1.0);
         setDefault(q, 100);
+
+        oodGate = new BooleanParam(this, "oodGate", "whether the queue leaves out the samples the OOD threshold flags");
+        oodThreshold = new DoubleParam(this, "oodThreshold", "a fixed OOD threshold on the reference's OOD metric "
+                + "(NaN: the reference's calibrated one)");
+        classBalance = new Param<>(this, "classBalance", "queue quotas per pseudo-class: none, equal, or prior "
+                + "(proportional to classPrior)", ParamValidators.inArray(new String[]{"none", "equal", "prior"}));
+        classPrior = new Param<>(this, "classPrior", "classBalance=prior: class:weight,... over the model's classes "
+                + "(unnamed classes get 0)");
+        setDefault(oodGate, true);
+        setDefault(oodThreshold, Double.NaN);
+        setDefault(classBalance, "none");
+        setDefault(classPrior, "");
     }
 
     /** A model around an existing reference artifact (e.g. one read with ReferenceIO). */
@@ -77,10 +102,64 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
 
     public SisomScoringModel setQ(int v) { set(q, v); return this; }
 
+    // ---- open world ----
+    public BooleanParam oodGate() { return oodGate; }
+
+    public DoubleParam oodThreshold() { return oodThreshold; }
+
+    public Param<String> classBalance() { return classBalance; }
+
+    public Param<String> classPrior() { return classPrior; }
+
+    public SisomScoringModel setOodGate(boolean v) { set(oodGate, v); return this; }
+
+    public SisomScoringModel setOodThreshold(double v) { set(oodThreshold, v); return this; }
+
+    public SisomScoringModel setClassBalance(String v) { set(classBalance, v); return this; }
+
+    public SisomScoringModel setClassPrior(String v) { set(classPrior, v); return this; }
+
+    /** The fusion these params describe. */
+    public Fusion fusion() {
+        double l = (Double) $(lambda);
+        return new Fusion(Fusion.Score.parse($(score)), l >= 0 ? l : null);
+    }
+
+    /**
+     * The OOD threshold these params describe: the reference's, or a fixed value on the reference's metric (on the
+     * ranking score when the reference has none); null when neither exists.
+     */
+    public OodThreshold oodThresholdInUse() {
+        double fixed = (Double) $(oodThreshold);
+        if (Double.isNaN(fixed)) {
+            return reference.ood();
+        }
+        if (reference.ood() != null) {
+            return reference.ood().withValue(fixed);
+        }
+        Fusion f = fusion();
+        OodMetric m = f.score() == Fusion.Score.SISOM ? OodMetric.SISOM : OodMetric.SISOME;
+        return OodThreshold.fixed(m, m == OodMetric.SISOME ? f.fixedLambda() : null, fixed, Double.toString(fixed));
+    }
+
     /** The scorer these params describe. */
     public SisomScorer scorer() {
-        double l = (Double) $(lambda);
-        return new SisomScorer(reference, new Fusion(Fusion.Score.parse($(score)), l >= 0 ? l : null));
+        return new SisomScorer(reference, fusion(), oodThresholdInUse());
+    }
+
+    /** The class balance these params describe, over the reference's classes. */
+    public ClassBalance balance() {
+        return switch (ClassBalance.Mode.parse($(classBalance))) {
+            case NONE -> {
+                if (!$(classPrior).isBlank()) {
+                    throw new IllegalArgumentException("a class prior (sisom.queue.classPrior / classPrior) is given "
+                            + "but the queue is not balanced by it: set sisom.queue.classBalance / classBalance to prior");
+                }
+                yield ClassBalance.NONE;
+            }
+            case EQUAL -> ClassBalance.equal(reference.classNames().size());
+            case PRIOR -> ClassBalance.prior($(classPrior), reference.classNames());
+        };
     }
 
     @Override
@@ -89,15 +168,47 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
         return PoolScoring.score(dataset.sparkSession(), dataset.toDF(), scorer());
     }
 
-    /** The q highest scores of a transformed table, ranked (ties by id). */
+    /**
+     * The queue: the q highest scores of a transformed table, ranked (ties by id), without the flagged samples
+     * unless {@code oodGate} is false, within the class quotas when balanced.
+     */
     public Dataset<Row> selectTopQ(Dataset<Row> scores) {
-        return Selections.topQ(scores, (Integer) $(q));
+        return Selections.topQ(scores, (Integer) $(q), gated(), balance());
     }
 
-    /** Greedy batch-diverse selection over the top {@code q * candidateFactor} samples (sample variant). */
+    /**
+     * Greedy batch-diverse selection over the top {@code q * candidateFactor} samples (sample variant), behind the
+     * gate and within the class quotas like {@link #selectTopQ}.
+     */
     public Dataset<Row> selectGreedy(Dataset<Row> scores, Dataset<Row> features, int candidateFactor) {
         int n = (Integer) $(q);
-        return Selections.greedy(scores.sparkSession(), scores, features, scorer(), n, n * candidateFactor);
+        return Selections.greedy(scores.sparkSession(), scores, features, scorer(), n, n * candidateFactor, gated(),
+                balance());
+    }
+
+    /** The flagged samples of a transformed table, most out-of-distribution first ({@code ood_rank}). */
+    public Dataset<Row> flagged(Dataset<Row> scores) {
+        return OodList.ranked(scores);
+    }
+
+    /** Whether the gate is on; on, the model must have a threshold (it never scores ungated by accident). */
+    private boolean gated() {
+        boolean on = (Boolean) $(oodGate);
+        if (on) {
+            requireThreshold();
+        }
+        return on;
+    }
+
+    private void requireThreshold() {
+        if (oodThresholdInUse() == null) {
+            throw new IllegalArgumentException("the reference has no OOD threshold (it was written "
+                    + (reference.formatVersion() < SisomReference.FORMAT_VERSION ? "by format version "
+                    + reference.formatVersion() + ", before open-world calibration" : "without calibration")
+                    + "), so the OOD gate cannot work: rebuild the reference (run with sisom.rebuildReference=true, "
+                    + "or build-reference), or score ungated (sisom.ood.gate=false / oodGate), or give a fixed "
+                    + "threshold (sisom.ood.threshold=VALUE / oodThreshold)");
+        }
     }
 
     @Override
@@ -116,6 +227,10 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
                     + " and layers " + reference.layerNames() + ", the pool features come from a model with classes "
                     + classes + " and layers " + layers);
         }
+        if ((Boolean) $(oodGate)) {
+            requireThreshold();
+        }
+        balance(); // a bad class balance or prior is refused before any scoring
         return schema; // the output schema is PoolScoring's; Spark derives it when the plan is built
     }
 

@@ -17,10 +17,6 @@ public record Ratio(double dIn, double dOut, double r, boolean dOutZero, Nearest
     /** The reference code's value of r when d_out = 0. */
     public static final double ZERO_D_OUT_RATIO = 1e-6;
 
-    /**
-     * @param cls     the class whose points are "inner": the pseudo-class for pool samples, the true label for r_avg
-     * @param exclude labeled-set index to leave out (leave-one-out), or -1
-     */
     /** Below this many query x reference pairs, the scalar search is cheaper than setting up the kernel. */
     static final long KERNEL_MIN_PAIRS = 200_000;
 
@@ -55,12 +51,44 @@ public record Ratio(double dIn, double dOut, double r, boolean dOutZero, Nearest
         return out;
     }
 
+    /**
+     * Ratios of labeled samples scored as pool samples would be, with class {@code cls[i]} (their prediction) as the
+     * inner class and each sample left out of R entirely ({@code self[i]}: its labeled-set index). With the true
+     * label as {@code cls} this is r_avg's leave-one-out; with another class the sample sits among the other-class
+     * points, so the d_out search (or, for the anchor variant, the anchor's) must skip it too, which the kernel's
+     * own-class exclusion does not do: those few samples are re-searched here when the kernel's answer is the sample
+     * itself (any other answer is already the minimum without it).
+     */
+    public static Ratio[] ofLabeled(ReferenceSet ref, float[] z, int n, int[] cls, int[] self, DOutVariant variant) {
+        Ratio[] out = of(ref, z, n, cls, self, variant);
+        int d = ref.dimension();
+        for (int i = 0; i < n; i++) {
+            Nearest o = out[i].out();
+            if (o == null || ref.sourceIndex(o.cls(), o.row()) != self[i]) {
+                continue;
+            }
+            float[] from = variant == DOutVariant.SAMPLE ? java.util.Arrays.copyOfRange(z, i * d, (i + 1) * d)
+                    : ref.point(out[i].in().cls(), out[i].in().row());
+            Nearest again = ref.nearestOutside(from, cls[i], self[i]);
+            if (again == null) {
+                throw new IllegalArgumentException("no reference point outside class '" + ref.classNames().get(cls[i])
+                        + "' besides the sample itself; d_out is undefined");
+            }
+            out[i] = from(out[i].in(), again);
+        }
+        return out;
+    }
+
     private static Ratio from(Nearest in, Nearest out) {
         double dOut = out.distance();
         boolean zero = dOut == 0;
         return new Ratio(in.distance(), dOut, zero ? ZERO_D_OUT_RATIO : in.distance() / dOut, zero, in, out);
     }
 
+    /**
+     * @param cls     the class whose points are "inner": the pseudo-class for pool samples, the true label for r_avg
+     * @param exclude labeled-set index to leave out of the inner class (leave-one-out), or -1
+     */
     public static Ratio of(ReferenceSet ref, float[] z, int cls, int exclude, DOutVariant variant) {
         Nearest in = ref.nearestIn(z, cls, exclude);
         if (in == null) {

@@ -163,6 +163,14 @@ public final class ReferenceSet implements Serializable {
 
     /** Nearest point of any class other than c (ties: lowest class, then lowest row). */
     public Nearest nearestOutside(float[] z, int c) {
+        return nearestOutside(z, c, -1);
+    }
+
+    /**
+     * As {@link #nearestOutside(float[], int)}, skipping the point whose labeled-set index is {@code exclude} (-1:
+     * none): a labeled sample scored with a class other than its own lives among the "other" points.
+     */
+    public Nearest nearestOutside(float[] z, int c, int exclude) {
         double best = Double.POSITIVE_INFINITY;
         int bestC = -1;
         int bestRow = -1;
@@ -171,8 +179,12 @@ public final class ReferenceSet implements Serializable {
                 continue;
             }
             float[] p = points[o];
+            int[] src = sourceIndex[o];
             int m = ids[o].length;
             for (int r = 0; r < m; r++) {
+                if (exclude >= 0 && src[r] == exclude) {
+                    continue;
+                }
                 double s = Distances.squared(z, p, r, dimension);
                 if (s < best) {
                     best = s;

@@ -17,13 +17,20 @@ import java.util.Map;
 /**
  * The reference artifact: what pool scoring needs from the labeled set. The reference set R (class-wise, in z
  * space), the steepness that made z, the d_out variant, r_avg / sigma_r / mu_E / sigma_E (leave-one-out, true
- * labels), and for the anchor variant each reference point's nearest other-class distance. Small and versioned:
- * {@code reference.json} (everything but the points) and {@code points.bin}.
+ * labels), for the anchor variant each reference point's nearest other-class distance, and the OOD threshold
+ * calibrated on the labeled set ({@link OodThreshold}). Small and versioned: {@code reference.json} (everything but
+ * the points) and {@code points.bin}.
+ *
+ * <p>Format version 2 added the OOD threshold. A version 1 artifact still reads, with no threshold
+ * ({@link #ood()} is null, {@link #formatVersion()} says 1), as does one built without calibration: scoring with the
+ * OOD gate on refuses both with a message rather than scoring ungated.
  */
 public final class SisomReference implements Serializable {
     private static final long serialVersionUID = 1L;
     public static final String FORMAT = "sisom-reference";
-    public static final int FORMAT_VERSION = 1;
+    public static final int FORMAT_VERSION = 2;
+    /** Versions this code reads: 1 (no OOD threshold) and 2. */
+    static final int OLDEST_READABLE = 1;
     private static final int POINTS_MAGIC = 0x5349534f; // "SISO"
 
     /** How to build: a steepness grid (one value per layer = fixed), the d_out variant, an optional ProbCover subset. */
@@ -46,9 +53,12 @@ public final class SisomReference implements Serializable {
     private final ReferenceSet set;
     private final ReferenceStats stats;
     private final Map<String, Object> provenance;
+    private final OodThreshold ood;
+    private final int formatVersion;
 
     private SisomReference(List<String> classNames, List<String> layerNames, Steepness steepness, DOutVariant variant,
-                           ReferenceSet set, ReferenceStats stats, Map<String, Object> provenance) {
+                           ReferenceSet set, ReferenceStats stats, Map<String, Object> provenance, OodThreshold ood,
+                           int formatVersion) {
         this.classNames = List.copyOf(classNames);
         this.layerNames = List.copyOf(layerNames);
         this.steepness = steepness;
@@ -56,6 +66,8 @@ public final class SisomReference implements Serializable {
         this.set = set;
         this.stats = stats;
         this.provenance = provenance;
+        this.ood = ood;
+        this.formatVersion = formatVersion;
     }
 
     public static SisomReference build(LabeledSet labeled, List<String> classNames, List<String> layerNames,
@@ -91,7 +103,16 @@ public final class SisomReference implements Serializable {
             throw new IllegalArgumentException("degenerate labeled set: sigma_r = " + stats.sigmaR() + ", sigma_E = "
                     + stats.sigmaE() + " (all ratios or all energies are equal); the scores would divide by zero");
         }
-        return new SisomReference(classNames, layerNames, steep, s.variant(), set, stats, prov);
+        return new SisomReference(classNames, layerNames, steep, s.variant(), set, stats, prov, null, FORMAT_VERSION);
+    }
+
+    /**
+     * This reference with an OOD threshold ({@code ai.sisom.ood.OodCalibration} makes one from the labeled set);
+     * written as the current format version.
+     */
+    public SisomReference withOod(OodThreshold threshold) {
+        return new SisomReference(classNames, layerNames, steepness, variant, set, stats, provenance, threshold,
+                FORMAT_VERSION);
     }
 
     /** R from the labeled set, or from the given subset of it (point i keeps labeled index i for leave-one-out). */
@@ -126,6 +147,12 @@ public final class SisomReference implements Serializable {
 
     public Map<String, Object> provenance() { return provenance; }
 
+    /** The OOD threshold, or null (an artifact of format version 1, or one built without calibration). */
+    public OodThreshold ood() { return ood; }
+
+    /** The format version the artifact was read from (the current one for a reference built here). */
+    public int formatVersion() { return formatVersion; }
+
     // ---- persistence ------------------------------------------------------------------------------------------
 
     /** The JSON part of the artifact. */
@@ -150,6 +177,9 @@ public final class SisomReference implements Serializable {
             perClass[c] = set.size(c);
         }
         m.put("referencePointsPerClass", perClass);
+        if (ood != null) {
+            m.put("ood", ood.toMap());
+        }
         m.put("provenance", provenance);
         JsonUtils.GSON_PRETTY.toJson(m, w);
     }
@@ -172,18 +202,25 @@ public final class SisomReference implements Serializable {
         if (m == null || !FORMAT.equals(m.format)) {
             throw new IOException("not a sisom reference artifact (format " + (m == null ? null : m.format) + ")");
         }
-        if (m.formatVersion != FORMAT_VERSION) {
-            throw new IOException("reference format version " + m.formatVersion + " is not supported (expected "
-                    + FORMAT_VERSION + "); rebuild the reference");
+        if (m.formatVersion < OLDEST_READABLE || m.formatVersion > FORMAT_VERSION) {
+            throw new IOException("reference format version " + m.formatVersion + " is not supported (this version "
+                    + "reads " + OLDEST_READABLE + " to " + FORMAT_VERSION + "); rebuild the reference");
         }
-        if (points.readInt() != POINTS_MAGIC || points.readInt() != FORMAT_VERSION) {
-            throw new IOException("points.bin is not a version " + FORMAT_VERSION + " sisom reference");
+        // points.bin's layout is the same in versions 1 and 2; its header carries the version it was written with
+        if (points.readInt() != POINTS_MAGIC || points.readInt() != m.formatVersion) {
+            throw new IOException("points.bin is not a version " + m.formatVersion + " sisom reference");
+        }
+        OodThreshold ood;
+        try {
+            ood = m.ood == null ? null : OodThreshold.fromMap(m.ood);
+        } catch (IllegalArgumentException e) {
+            throw new IOException(e.getMessage(), e);
         }
         ReferenceSet set = ReferenceSet.read(points, m.classNames);
         ReferenceStats stats = new ReferenceStats(m.rAvg, m.sigmaR, m.muE, m.sigmaE, m.labeledSamples, m.labeledDOutZero);
         return new SisomReference(m.classNames, m.layerNames, new Steepness(m.steepness, m.layerOffsets),
                 DOutVariant.parse(m.dOutVariant), set, stats,
-                m.provenance == null ? new LinkedHashMap<>() : m.provenance);
+                m.provenance == null ? new LinkedHashMap<>() : m.provenance, ood, m.formatVersion);
     }
 
     /** The JSON fields, for Gson. */
@@ -202,5 +239,6 @@ public final class SisomReference implements Serializable {
         int labeledSamples;
         int labeledDOutZero;
         LinkedHashMap<String, Object> provenance;
+        LinkedHashMap<String, Object> ood;
     }
 }

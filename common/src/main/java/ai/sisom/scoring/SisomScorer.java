@@ -1,5 +1,6 @@
 package ai.sisom.scoring;
 
+import ai.sisom.reference.OodThreshold;
 import ai.sisom.reference.Ratio;
 import ai.sisom.reference.ReferenceSet;
 import ai.sisom.reference.SisomReference;
@@ -8,27 +9,44 @@ import java.io.Serializable;
 
 /**
  * Scores pool samples against a reference: z from u with the reference's steepness, the distance ratio with the
- * pseudo-class as inner class, then SISOM, SISOMe and the OOD score. Stateless and thread-safe; it is what the
- * executors run on the broadcast reference.
+ * pseudo-class as inner class, then SISOM, SISOMe, the OOD score and the OOD gate's metric and flag (the reference's
+ * calibrated threshold, or a fixed one given here). Stateless and thread-safe; it is what the executors run on the
+ * broadcast reference.
  */
 public final class SisomScorer implements Serializable {
     private static final long serialVersionUID = 1L;
 
-    /** Everything the score table holds for one sample. */
+    /**
+     * Everything the score table holds for one sample. {@code oodMetric} is the OOD gate's metric (higher = more
+     * out-of-distribution) and {@code oodFlag} whether it is above the threshold; both are null when the scorer has
+     * no threshold.
+     */
     public record Scored(double dIn, double dOut, double r, boolean dOutZero, String nearestInId, String nearestOutId,
-                         double sisom, double sisome, double score, double oodScore) {}
+                         double sisom, double sisome, double score, double oodScore, Double oodMetric,
+                         Boolean oodFlag) {}
 
     private final SisomReference reference;
     private final Fusion fusion;
+    private final OodGate gate;
 
+    /** A scorer that flags by the reference's calibrated OOD threshold (none for an uncalibrated reference). */
     public SisomScorer(SisomReference reference, Fusion fusion) {
+        this(reference, fusion, reference.ood());
+    }
+
+    /** A scorer that flags by the given threshold (null: no flags). */
+    public SisomScorer(SisomReference reference, Fusion fusion, OodThreshold threshold) {
         this.reference = reference;
         this.fusion = fusion;
+        this.gate = new OodGate(threshold);
     }
 
     public SisomReference reference() { return reference; }
 
     public Fusion fusion() { return fusion; }
+
+    /** The threshold this scorer flags by, or null. */
+    public OodThreshold oodThreshold() { return gate.threshold(); }
 
     public Scored score(float[] u, int pseudoClass, double energy) {
         return scoreZ(reference.steepness().apply(u), pseudoClass, energy);
@@ -84,6 +102,7 @@ public final class SisomScorer implements Serializable {
         double sisom = Fusion.sisom(r, st);
         double sisome = fusion.sisome(r, energy, st);
         double s = fusion.score() == Fusion.Score.SISOM ? sisom : sisome;
-        return new Scored(dIn, dOut, r, dOutZero, inId, outId, sisom, sisome, s, -s);
+        Double ood = gate.value(dIn, dOut, r, energy, st);
+        return new Scored(dIn, dOut, r, dOutZero, inId, outId, sisom, sisome, s, -s, ood, gate.flag(ood));
     }
 }

@@ -48,6 +48,15 @@ public final class GreedySelection {
     public record Pick(int rank, String id, int pseudoClass, SisomScorer.Scored scored) {}
 
     public static List<Pick> select(List<Candidate> candidates, int q, SisomScorer scorer) {
+        return select(candidates, q, scorer, null);
+    }
+
+    /**
+     * As {@link #select(List, int, SisomScorer)}, with at most {@code quota[c]} picks of pseudo-class c (a
+     * class-balanced queue, {@link ClassBalance}); a class that has its quota drops out of the candidates, while its
+     * picks still update the others. {@code quota} null: no limit.
+     */
+    public static List<Pick> select(List<Candidate> candidates, int q, SisomScorer scorer, int[] quota) {
         if (scorer.reference().variant() != DOutVariant.SAMPLE) {
             throw new IllegalArgumentException("greedy batch-diverse selection updates d_out as in the authors' AL code, "
                     + "which is the sample variant; build the reference with dOutVariant=sample");
@@ -82,10 +91,13 @@ public final class GreedySelection {
         // finds the next best at the same time. The order: highest score, then lowest id,
         // then input position.
         int[] alive = new int[n];
+        int m = 0;
+        int[] taken = quota == null ? null : new int[quota.length];
         for (int i = 0; i < n; i++) {
-            alive[i] = i;
+            if (quota == null || quota[pc[i]] > 0) {
+                alive[m++] = i;
+            }
         }
-        int m = n;
         List<Pick> picks = new ArrayList<>();
         int bestPos = m == 0 ? -1 : bestOf(cands, alive, 0, m);
         while (picks.size() < q && m > 0) {
@@ -93,6 +105,15 @@ public final class GreedySelection {
             Candidate best = cands.get(b);
             picks.add(new Pick(picks.size() + 1, best.id, best.pseudoClass, best.scored));
             alive[bestPos] = alive[--m];   // order within alive does not matter: ties go by input position
+            if (quota != null && ++taken[best.pseudoClass] >= quota[best.pseudoClass]) {
+                int keep = 0;
+                for (int p = 0; p < m; p++) {
+                    if (pc[alive[p]] != best.pseudoClass) {
+                        alive[keep++] = alive[p];
+                    }
+                }
+                m = keep;
+            }
             if (m == 0 || picks.size() == q) {
                 break;
             }

@@ -8,8 +8,9 @@ import java.util.List;
 
 /**
  * The score table: one row per scored pool sample with the distances that explain it, both SISOM scores, the
- * selected score and the OOD score, then the feature table's pass-through columns. Selections add {@link #RANK}
- * (and greedy {@link #GREEDY_SCORE}).
+ * selected score, the OOD score and the OOD gate's metric and flag, then the feature table's pass-through columns.
+ * Selections add {@link #RANK} (and greedy {@link #GREEDY_SCORE}); the flagged list ({@link OodList}) adds
+ * {@link #OOD_RANK}.
  */
 public final class ScoreTable {
     public static final String ID = FeatureTable.ID;
@@ -26,7 +27,13 @@ public final class ScoreTable {
     public static final String SISOME = "sisome";
     public static final String SCORE = "score";
     public static final String OOD_SCORE = "ood_score";
+    /** The OOD gate's metric (higher = more out-of-distribution); null when the reference has no threshold. */
+    public static final String OOD_METRIC = "ood_metric";
+    /** Whether the OOD metric is above the threshold; null when the reference has no threshold. */
+    public static final String OOD_FLAG = "ood_flag";
     public static final String RANK = "rank";
+    /** The flagged list's order: 1 = the highest OOD metric. */
+    public static final String OOD_RANK = "ood_rank";
     public static final String GREEDY_SCORE = "greedy_score";
 
     /** The feature columns that are not carried into the score table (large arrays, the rejection reason). */
@@ -54,7 +61,17 @@ public final class ScoreTable {
             .add(SISOME, DataTypes.DoubleType, false, e -> e.s().sisome())
             .add(SCORE, DataTypes.DoubleType, false, e -> e.s().score())
             .add(OOD_SCORE, DataTypes.DoubleType, false, e -> e.s().oodScore())
+            .add(OOD_METRIC, DataTypes.DoubleType, true, e -> e.s().oodMetric())
+            .add(OOD_FLAG, DataTypes.BooleanType, true, e -> e.s().oodFlag())
             .build();
+
+    /** The readable CSV copy of the queue ({@code selection-csv/}), in this column order. */
+    public static final List<String> SELECTION_CSV = List.of(RANK, ID, SCORE, PSEUDO_LABEL, R, ENERGY, OOD_METRIC,
+            NEAREST_IN, NEAREST_OUT);
+
+    /** The readable CSV copy of the flagged list ({@code ood-csv/}): why each sample is out-of-distribution. */
+    public static final List<String> OOD_CSV = List.of(OOD_RANK, ID, OOD_METRIC, PSEUDO_LABEL, ENERGY, D_IN, D_OUT, R,
+            NEAREST_IN, NEAREST_OUT, SCORE);
 
     /** The declared columns' names, in order. */
     public static List<String> columns() {

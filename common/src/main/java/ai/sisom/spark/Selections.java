@@ -1,11 +1,14 @@
 package ai.sisom.spark;
 
 import ai.sisom.scoring.SisomScorer;
+import ai.sisom.selection.ClassBalance;
 import ai.sisom.selection.GreedySelection;
+import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
@@ -15,20 +18,49 @@ import java.util.List;
 import java.util.Map;
 
 import static org.apache.spark.sql.functions.asc;
+import static org.apache.spark.sql.functions.coalesce;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.desc;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.row_number;
 
-/** Score table -> selection on Spark: top-q (distributed) and greedy batch-diverse (driver, over top candidates). */
+/**
+ * Score table -> the labeling queue on Spark: top-q (distributed) and greedy batch-diverse (driver, over top
+ * candidates), both behind the OOD gate (flagged samples never enter the queue) and optionally class-balanced (quotas
+ * per pseudo-class, {@link ClassBalance}).
+ */
 public final class Selections {
+    private static final String QUOTA = "__sisom_quota";
+    private static final String CLASS_RANK = "__sisom_class_rank";
+
     private Selections() {}
 
-    /**
-     * The q highest scores, ties broken by id, ranked from 1. Spark plans {@code orderBy + limit} as a distributed
-     * top-k (each partition keeps its own q best), so the pool is never collected.
-     */
+    /** The samples the queue may take: all of them ungated, else those the OOD gate did not flag. */
+    public static Dataset<Row> eligible(Dataset<Row> scores, boolean gate) {
+        return gate ? scores.filter(coalesce(col(ScoreTable.OOD_FLAG), lit(false)).equalTo(false)) : scores;
+    }
+
+    /** The q highest scores of every sample, ungated and unbalanced (ties by id), ranked from 1. */
     public static Dataset<Row> topQ(Dataset<Row> scores, int q) {
-        // the q rows come to the driver anyway (they are the answer); ranking them there avoids a global window
-        List<Row> top = scores.orderBy(desc(ScoreTable.SCORE), asc(FeatureTable.ID)).limit(q).collectAsList();
+        return topQ(scores, q, false, ClassBalance.NONE);
+    }
+
+    /**
+     * The q highest scores, ties broken by id, ranked from 1: of the unflagged samples when {@code gate}, within the
+     * per-class quotas when balanced. Spark plans {@code orderBy + limit} as a distributed top-k (each partition keeps
+     * its own q best), so the pool is never collected; the balanced queue ranks within classes by a window.
+     */
+    public static Dataset<Row> topQ(Dataset<Row> scores, int q, boolean gate, ClassBalance balance) {
+        Dataset<Row> pool = eligible(scores, gate);
+        Column order = desc(ScoreTable.SCORE);
+        List<Row> top;
+        if (balance.balanced()) {
+            Dataset<Row> within = withinQuota(pool, quotas(pool, q, balance), col(ScoreTable.SCORE));
+            top = within.orderBy(order, asc(FeatureTable.ID)).collectAsList();
+        } else {
+            // the q rows come to the driver anyway (they are the answer); ranking them there avoids a global window
+            top = pool.orderBy(order, asc(FeatureTable.ID)).limit(q).collectAsList();
+        }
         List<Row> ranked = new ArrayList<>(top.size());
         for (int i = 0; i < top.size(); i++) {
             Object[] v = new Object[top.get(i).size() + 1];
@@ -41,15 +73,35 @@ public final class Selections {
         return scores.sparkSession().createDataFrame(ranked, scores.schema().add(ScoreTable.RANK, DataTypes.IntegerType, false));
     }
 
-    /**
-     * Greedy batch-diverse selection over the top {@code candidates} samples by initial score (see
-     * {@link GreedySelection} for what is exact): the candidates' u are fetched by a broadcast join and the greedy
-     * loop runs on the driver.
-     */
+    /** Greedy batch-diverse selection of every sample, ungated and unbalanced. */
     public static Dataset<Row> greedy(SparkSession spark, Dataset<Row> scores, Dataset<Row> features,
                                       SisomScorer scorer, int q, int candidates) {
-        Dataset<Row> top = scores.orderBy(desc(ScoreTable.SCORE), asc(FeatureTable.ID)).limit(Math.max(candidates, q))
-                .select(FeatureTable.ID);
+        return greedy(spark, scores, features, scorer, q, candidates, false, ClassBalance.NONE);
+    }
+
+    /**
+     * Greedy batch-diverse selection over the top {@code candidates} samples by initial score (see
+     * {@link GreedySelection} for what is exact), of the unflagged ones when {@code gate}: the candidates' u are
+     * fetched by a broadcast join and the greedy loop runs on the driver. Balanced, each class brings its top
+     * {@code quota * candidates / q} candidates and the loop stops taking a class at its quota.
+     */
+    public static Dataset<Row> greedy(SparkSession spark, Dataset<Row> scores, Dataset<Row> features,
+                                      SisomScorer scorer, int q, int candidates, boolean gate, ClassBalance balance) {
+        Dataset<Row> pool = eligible(scores, gate);
+        int[] quota = null;
+        Dataset<Row> top;
+        if (balance.balanced()) {
+            quota = quotas(pool, q, balance);
+            int factor = q == 0 ? 1 : Math.max(1, candidates / q);
+            int[] wide = new int[quota.length];
+            for (int c = 0; c < quota.length; c++) {
+                wide[c] = (int) Math.min(Integer.MAX_VALUE, (long) quota[c] * factor);
+            }
+            top = withinQuota(pool, wide, col(ScoreTable.SCORE)).select(FeatureTable.ID);
+        } else {
+            top = pool.orderBy(desc(ScoreTable.SCORE), asc(FeatureTable.ID)).limit(Math.max(candidates, q))
+                    .select(FeatureTable.ID);
+        }
         List<Row> rows = features.join(org.apache.spark.sql.functions.broadcast(top), FeatureTable.ID)
                 .select(col(FeatureTable.ID), col(FeatureTable.U), col(FeatureTable.PSEUDO_CLASS), col(FeatureTable.ENERGY))
                 .collectAsList();
@@ -58,7 +110,7 @@ public final class Selections {
             cands.add(new GreedySelection.Candidate(r.getString(0), scorer.reference().steepness().apply(
                     FeatureTable.floats(r, 1)), r.getInt(2), r.getDouble(3)));
         }
-        List<GreedySelection.Pick> picks = GreedySelection.select(cands, q, scorer);
+        List<GreedySelection.Pick> picks = GreedySelection.select(cands, q, scorer, quota);
         Map<String, Integer> rank = new HashMap<>();
         Map<String, Double> greedyScore = new HashMap<>();
         for (GreedySelection.Pick p : picks) {
@@ -73,4 +125,36 @@ public final class Selections {
         return scores.join(org.apache.spark.sql.functions.broadcast(ranks), FeatureTable.ID).orderBy(ScoreTable.RANK);
     }
 
+    /** The per-class quotas of a balanced queue of q from the eligible samples' class counts. */
+    static int[] quotas(Dataset<Row> eligible, int q, ClassBalance balance) {
+        long[] available = new long[balance.weights().length];
+        for (Row r : eligible.groupBy(ScoreTable.PSEUDO_CLASS).count().collectAsList()) {
+            int c = r.getInt(0);
+            if (c < 0 || c >= available.length) {
+                throw new IllegalArgumentException("pseudo-class " + c + " is outside the class prior's 0.."
+                        + (available.length - 1));
+            }
+            available[c] = r.getLong(1);
+        }
+        return balance.quotas(q, available);
+    }
+
+    /** Each class's rows ranked by {@code by} (descending, ties by id) and cut at its quota; the helper columns dropped. */
+    private static Dataset<Row> withinQuota(Dataset<Row> pool, int[] quota, Column by) {
+        List<Row> q = new ArrayList<>();
+        for (int c = 0; c < quota.length; c++) {
+            if (quota[c] > 0) {
+                q.add(RowFactory.create(c, quota[c]));
+            }
+        }
+        StructType qs = new StructType().add(ScoreTable.PSEUDO_CLASS, DataTypes.IntegerType)
+                .add(QUOTA, DataTypes.IntegerType);
+        Dataset<Row> quotas = pool.sparkSession().createDataFrame(q, qs);
+        return pool.join(org.apache.spark.sql.functions.broadcast(quotas), ScoreTable.PSEUDO_CLASS)
+                .withColumn(CLASS_RANK, row_number().over(Window.partitionBy(ScoreTable.PSEUDO_CLASS)
+                        .orderBy(by.desc(), asc(FeatureTable.ID))))
+                .filter(col(CLASS_RANK).leq(col(QUOTA)))
+                .drop(CLASS_RANK, QUOTA)
+                .select(pool.columns()[0], java.util.Arrays.copyOfRange(pool.columns(), 1, pool.columns().length));
+    }
 }

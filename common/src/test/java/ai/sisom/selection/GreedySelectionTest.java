@@ -17,6 +17,19 @@ import static org.junit.jupiter.api.Assertions.*;
 class GreedySelectionTest {
     @Test
     void eachPickIsTheBestAfterAddingThePreviousPicksToTheReference() {
+        againstBruteForce(null);
+    }
+
+    @Test
+    void aClassAtItsQuotaDropsOutWhileItsPicksStillUpdateTheOthers() {
+        // class 0 may take 1, class 1 none, class 2 up to 10: 8 picks, at most one of class 0, none of class 1
+        List<GreedySelection.Pick> picks = againstBruteForce(new int[]{1, 0, 10});
+        assertTrue(picks.stream().filter(p -> p.pseudoClass() == 0).count() <= 1);
+        assertEquals(0, picks.stream().filter(p -> p.pseudoClass() == 1).count());
+    }
+
+    /** Greedy picks against a from-scratch re-scoring after each pick; {@code quota} per class or null. */
+    private static List<GreedySelection.Pick> againstBruteForce(int[] quota) {
         Random rnd = new Random(11);
         int k = 3;
         int n = 30;
@@ -51,8 +64,9 @@ class GreedySelectionTest {
             cz.add(zz);
             cands.add(new GreedySelection.Candidate(String.format("P%02d", i), zz, pcs[i], ce[i]));
         }
-        List<GreedySelection.Pick> picks = GreedySelection.select(cands, 8, scorer);
+        List<GreedySelection.Pick> picks = GreedySelection.select(cands, 8, scorer, quota);
         assertEquals(8, picks.size());
+        int[] taken = new int[k];
 
         // brute force: after each pick, the reference grows by the picked point under its pseudo-class
         List<float[]> pts = new ArrayList<>(refZ);
@@ -70,6 +84,9 @@ class GreedySelectionTest {
             int best = -1;
             double bestS = Double.NEGATIVE_INFINITY;
             for (int i : left) {
+                if (quota != null && taken[pcs[i]] >= quota[pcs[i]]) {
+                    continue;
+                }
                 double r = BruteForce.ratio(cz.get(i), pcs[i], pts, labArr, -1, false)[2];
                 double s = Math.min(st.rAvg(), 1) * (ce[i] - st.muE()) / st.sigmaE()
                         + Math.max(1 - st.rAvg(), 0) * (r - st.rAvg()) / st.sigmaR();
@@ -83,7 +100,9 @@ class GreedySelectionTest {
             left.remove(Integer.valueOf(best));
             pts.add(cz.get(best));
             lab.add(pcs[best]);
+            taken[pcs[best]]++;
         }
+        return picks;
     }
 
     @Test

@@ -54,8 +54,9 @@ class HtmlReportTest {
         }
         results = work.resolve("results");
         runOutput = runJob("run", "--set", "sisom.model=" + root.resolve("data-samples/model/fmnist_resnet18w16.pt"),
-                "--set", "sisom.labeled.path=" + root.resolve("data-samples/labeled/parquet/data"),
-                "--set", "sisom.labeled.format=parquet", "--set", "sisom.input.path=" + pool,
+                "--set", "sisom.labeled.path=" + root.resolve("data-samples/labeled/with-unknowns.csv"),
+                "--set", "sisom.labeled.format=manifest", "--set", "sisom.labeled.unknownLabels=unknown",
+                "--set", "sisom.input.path=" + pool,
                 "--set", "sisom.input.format=images", "--set", "sisom.work=" + work.resolve("work"),
                 "--set", "sisom.output=" + results, "--set", PipelineJobTest.STEEP, "--set", "sisom.q=8",
                 "--set", "sisom.report.ood=6");
@@ -80,30 +81,42 @@ class HtmlReportTest {
     }
 
     @Test
-    void theNightlyReportShowsEveryPickAndTheMostOodSamplesAsEmbeddedThumbnails() throws Exception {
+    void theNightlyReportShowsTheQueueAndTheFlaggedSamplesApartWithTheThresholdOnItsHistogram() throws Exception {
         assertTrue(runOutput.contains("report: " + results + "/report.html"), runOutput);
         String html = Files.readString(results.resolve("report.html"));
         List<String> shown = imageAlts(html);
         List<String> picks = spark.read().parquet(results.resolve("selection").toString()).orderBy("rank")
                 .select("id").collectAsList().stream().map(r -> r.getString(0)).toList();
-        List<String> ood = spark.read().parquet(results.resolve("scores").toString())
-                .orderBy(org.apache.spark.sql.functions.col("ood_score").asc(), org.apache.spark.sql.functions.col("id").asc())
+        List<String> flagged = spark.read().parquet(results.resolve("ood").toString()).orderBy("ood_rank")
                 .limit(6).select("id").collectAsList().stream().map(r -> r.getString(0)).toList();
         List<String> want = new ArrayList<>(picks);
-        want.addAll(ood);
-        assertEquals(want, shown, "a thumbnail per pick (in rank order), then per most-OOD sample");
+        want.addAll(flagged);
+        assertEquals(want, shown, "a thumbnail per pick (in rank order), then per flagged sample (most OOD first)");
         assertEquals(8, picks.size());
-        // the lowest in-distribution scores of this pool are digits, which the Fashion-MNIST model never saw
-        assertTrue(ood.stream().filter(id -> id.startsWith("digit-")).count() >= 4, ood.toString());
+        assertEquals(6, flagged.size());
+        assertTrue(java.util.Collections.disjoint(picks, flagged), "the queue and the flagged list are two lists");
+        int queue = html.indexOf("<h2 id=\"queue\">");
+        int ood = html.indexOf("<h2 id=\"flagged\">");
+        assertTrue(queue > 0 && ood > queue, "two sections, the queue first");
+        // the most out-of-distribution samples of this pool are digits, which the Fashion-MNIST model never saw
+        assertTrue(flagged.stream().filter(id -> id.startsWith("digit-")).count() >= 5, flagged.toString());
         // self-contained: nothing fetched from elsewhere
         assertFalse(Pattern.compile("(src|href)=\"(?!data:)").matcher(html).find(), "external reference in the report");
-        assertEquals(2, html.split("<svg ", -1).length - 1, "histograms of r and energy");
+        assertEquals(3, html.split("<svg ", -1).length - 1, "histograms of r, energy and the OOD metric");
         Map<String, Object> summary = JsonFiles.read(results.resolve("summary.json").toString(),
                 spark.sparkContext().hadoopConfiguration());
+        @SuppressWarnings("unchecked")
+        Map<String, Object> threshold = (Map<String, Object>) summary.get("oodThreshold");
+        assertEquals("youden", threshold.get("mode"));
+        assertTrue(html.contains(String.format(java.util.Locale.ROOT, "red line: threshold = %.4f",
+                (Double) threshold.get("value"))), "the threshold drawn on the OOD metric's histogram");
+        assertTrue(html.contains("Youden"), "how the threshold was chosen");
         assertTrue(html.contains(String.format(java.util.Locale.ROOT, "<td>%.4f</td>", (Double) summary.get("rAvg"))),
                 "r_avg in the summary table");
         assertTrue(html.contains(String.format(java.util.Locale.ROOT, "<td>%.4f</td>", (Double) summary.get("energyWeight"))),
                 "the energy weight in the summary table");
+        assertTrue(html.contains("<td>" + ((Number) summary.get("flagged")).longValue() + "</td>"),
+                "the flagged count in the summary table");
     }
 
     @Test

@@ -94,6 +94,70 @@ class SparkMlApiTest {
     }
 
     @Test
+    void openWorldParamsCalibrateTheGateBalanceTheQueueAndPersist() throws Exception {
+        // 30 of the pool's digits come back from the annotators labeled "unknown"
+        Dataset<Row> rejects = pool.filter(pool.col("id").startsWith("digit-")).orderBy("id").limit(30)
+                .withColumn("label", org.apache.spark.sql.functions.lit("unknown"));
+        Dataset<Row> withUnknowns = labeled.unionByName(rejects.select(labeled.columns()[0],
+                java.util.Arrays.copyOfRange(labeled.columns(), 1, labeled.columns().length)));
+        SisomEstimator est = new SisomEstimator().setSteepness("layer1:0.05,layer2:1,layer3:10,avgpool:50")
+                .setUnknownLabels(new String[]{"unknown"}).setOodThresholdMode("youden").setOodMetric("auto");
+        SisomScoringModel model = est.fit(withUnknowns).setQ(20);
+        var t = model.reference().ood();
+        assertEquals(ai.sisom.reference.OodThreshold.Mode.YOUDEN, t.mode());
+        assertEquals(500, t.inDistribution());
+        assertEquals(30, t.unknown());
+        assertEquals(4, t.candidates().size());
+        assertEquals(500, model.reference().stats().n(), "unknowns stay out of the statistics");
+
+        Dataset<Row> scores = model.transform(pool).cache();
+        long flagged = scores.filter("ood_flag").count();
+        assertTrue(flagged > 50, flagged + " flagged");
+        assertEquals(flagged, scores.filter(scores.col("ood_metric").gt(t.value())).count());
+        assertTrue(model.selectTopQ(scores).filter("ood_flag").isEmpty(), "gated by default");
+        assertFalse(model.copy(new org.apache.spark.ml.param.ParamMap()).setOodGate(false).selectTopQ(scores)
+                .filter("ood_flag").isEmpty(), "ungated, SISOMe's top 20 holds flagged samples");
+        List<Row> ranked = model.flagged(scores).orderBy("ood_rank").collectAsList();
+        assertEquals(flagged, ranked.size());
+        assertTrue(ranked.get(0).getDouble(ranked.get(0).fieldIndex("ood_metric"))
+                >= ranked.get(ranked.size() - 1).getDouble(ranked.get(0).fieldIndex("ood_metric")));
+        Map<String, Integer> perClass = new HashMap<>();
+        model.copy(new org.apache.spark.ml.param.ParamMap()).setClassBalance("equal").selectTopQ(scores).collectAsList()
+                .forEach(r -> perClass.merge(r.getString(r.fieldIndex("pseudo_label")), 1, Integer::sum));
+        assertEquals(java.util.Set.of(2), new java.util.HashSet<>(perClass.values()), perClass.toString());
+        SisomScoringModel fixed = model.copy(new org.apache.spark.ml.param.ParamMap()).setOodThreshold(t.value() + 1);
+        assertTrue(fixed.transform(pool).filter("ood_flag").count() < flagged, "a higher fixed threshold flags fewer");
+
+        // persistence keeps the open-world params and the threshold
+        String path = tmp.resolve("open-model").toString();
+        model.setClassBalance("prior").setClassPrior("shirt:2,coat:1").write().overwrite().save(path);
+        SisomScoringModel back = SisomScoringModel.load(path);
+        assertEquals("prior", back.getOrDefault(back.classBalance()));
+        assertEquals("shirt:2,coat:1", back.getOrDefault(back.classPrior()));
+        assertEquals(true, back.getOrDefault(back.oodGate()));
+        assertEquals(t, back.reference().ood());
+        String estPath = tmp.resolve("open-estimator").toString();
+        est.write().save(estPath);
+        SisomEstimator estBack = new DefaultParamsReader<SisomEstimator>().load(estPath);
+        assertArrayEquals(new String[]{"unknown"}, estBack.getOrDefault(estBack.unknownLabels()));
+        assertEquals("youden", estBack.getOrDefault(estBack.oodThresholdMode()));
+
+        // validators refuse bad values when they are set
+        assertThrows(IllegalArgumentException.class, () -> new SisomEstimator().setOodKeepShare(1.0));
+        assertThrows(IllegalArgumentException.class, () -> new SisomEstimator().setOodMetric("loudness"));
+        assertThrows(IllegalArgumentException.class, () -> new SisomEstimator().setOodThresholdMode("sometimes"));
+        assertThrows(IllegalArgumentException.class, () -> model.copy(new org.apache.spark.ml.param.ParamMap())
+                .setClassBalance("fair"));
+        IllegalArgumentException prior = assertThrows(IllegalArgumentException.class, () -> model.copy(
+                new org.apache.spark.ml.param.ParamMap()).setClassPrior("hat:1").transform(pool));
+        assertTrue(prior.getMessage().contains("[hat]"), prior.getMessage());
+        IllegalArgumentException youden = assertThrows(IllegalArgumentException.class, () -> new SisomEstimator()
+                .setSteepness("layer1:0.05,layer2:1,layer3:10,avgpool:50").setOodThresholdMode("youden").fit(labeled));
+        assertTrue(youden.getMessage().contains("unknownLabels"), youden.getMessage());
+        scores.unpersist();
+    }
+
+    @Test
     void lfosaSelectionTreatsTheDetectorsLastClassAsUnknown() throws Exception {
         // the sample model stands in for a (K+1)-way detector: its last class plays "unknown"
         String out = tmp.resolve("lfosa").toString();

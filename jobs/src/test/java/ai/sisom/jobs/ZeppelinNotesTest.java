@@ -39,7 +39,7 @@ class ZeppelinNotesTest {
         runs = Files.createTempDirectory("sisom-zeppelin");
         String[] base = {"run", "--conf", root.resolve("conf/local-samples.properties").toString(),
                 "--set", "sisom.model=" + root.resolve("data-samples/model/fmnist_resnet18w16.pt"),
-                "--set", "sisom.labeled.path=" + root.resolve("data-samples/labeled/parquet/data"),
+                "--set", "sisom.labeled.path=" + root.resolve("data-samples/labeled/with-unknowns.csv"),
                 "--set", "sisom.input.path=" + root.resolve("data-samples/pool/parquet/data"),
                 "--set", "sisom.input.format=parquet", "--set", "sisom.work=" + runs.resolve("work"),
                 "--set", "sisom.steepness=layer1:0.05,layer2:1,layer3:10,avgpool:50"};

@@ -37,7 +37,8 @@ final class BuildReferenceCommand implements Command {
                                 String referenceDir, PrintStream out) throws Exception {
         long t0 = System.nanoTime();
         Configuration hc = spark.sparkContext().hadoopConfiguration();
-        ScoreStep.featureModel(labeledFeatures, hc); // the model.json beside the features must be there and valid
+        // the model.json beside the features must be there and valid
+        options.checkAgainst(ScoreStep.featureModel(labeledFeatures, hc).classNames());
         SisomReference ref = options.estimator().fit(spark.read().parquet(labeledFeatures)).reference();
         AtomicOutput.write(referenceDir, hc, staged -> {
             ReferenceIO.write(ref, staged.stagingDir().toString(), hc);
@@ -51,6 +52,9 @@ final class BuildReferenceCommand implements Command {
         if (st.dOutZero() > 0) {
             out.printf(Locale.ROOT, "  %d labeled samples had d_out = 0 (r set to 1e-6)%n", st.dOutZero());
         }
+        out.printf(Locale.ROOT, "  ood threshold: %s%n", ref.ood().describe());
+        ref.ood().candidates().forEach(c -> out.printf(Locale.ROOT, "    metric %-6s Youden's J %.4f, AUROC %.4f%s%n",
+                c.metric().label(), c.youdenJ(), c.auroc(), c.metric() == ref.ood().metric() ? "  (chosen)" : ""));
         out.printf(Locale.ROOT, "  written to %s (%.1f s)%n", referenceDir, (System.nanoTime() - t0) / 1e9);
         return ref;
     }

@@ -78,6 +78,9 @@ final class RunCommand implements Command {
         long t0 = System.nanoTime();
         Configuration hc = spark.sparkContext().hadoopConfiguration();
         ModelMetadata meta = ModelCache.metadata(p.extraction().modelUri(), hc);
+        // settings that name classes are checked against the model before anything is extracted
+        p.reference().checkAgainst(meta.classNames());
+        p.scoring().checkAgainst(meta.classNames());
         SisomReference ref = reference(spark, p, out);
         ScoreStep.checkCompatible(ref, meta);
 
@@ -126,6 +129,11 @@ final class RunCommand implements Command {
         if (!p.rebuild() && fs.exists(new Path(p.referenceDir(), ReferenceIO.JSON))) {
             SisomReference ref = ReferenceIO.read(p.referenceDir(), hc);
             out.println("sisom run: reference " + p.referenceDir() + " (" + ref.set().size() + " points)");
+            var asked = p.reference().ood().requested();
+            if (ref.ood() != null && !ref.ood().requested().equals(asked)) {
+                out.println("  note: its OOD threshold was chosen with " + ref.ood().requested() + ", the settings say "
+                        + asked + "; set sisom.rebuildReference=true to recalibrate (the nightly loop does)");
+            }
             return ref;
         }
         if (p.labeled() == null) {

@@ -28,7 +28,7 @@ final class ScoreCommand implements Command {
         String referenceDir = s.require(REFERENCE, SCORE_COMMAND);
         String poolDir = s.require(POOL_FEATURES, SCORE_COMMAND);
         String output = s.require(OUTPUT, SCORE_COMMAND);
-        var scoring = Options.Scoring.from(s);
+        var scoring = Options.Scoring.forScore(s);
         var report = Options.Report.from(s);
         // the feature table holds no images: thumbnails only when the pool's images are named
         var images = s.isSet(INPUT_PATH) ? Options.Input.pool(s, SCORE_COMMAND) : null;
@@ -38,6 +38,7 @@ final class ScoreCommand implements Command {
             Configuration hc = spark.sparkContext().hadoopConfiguration();
             SisomReference ref = ReferenceIO.read(referenceDir, hc);
             ScoreStep.checkCompatible(ref, ScoreStep.featureModel(poolDir, hc));
+            scoring.checkAgainst(ref.classNames());
             Dataset<Row> features = spark.read().parquet(poolDir);
             ScoreStep.Summary summary = AtomicOutput.write(output, hc, staged -> {
                 ScoreStep.Summary sum = ScoreStep.into(spark, features, ref, scoring, staged);

@@ -6,6 +6,7 @@ import ai.sisom.jobs.settings.Options;
 import ai.sisom.jobs.settings.SelectionMode;
 import ai.sisom.ml.SisomScoringModel;
 import ai.sisom.model.ModelMetadata;
+import ai.sisom.reference.OodThreshold;
 import ai.sisom.reference.SisomReference;
 import ai.sisom.scoring.Fusion;
 import ai.sisom.spark.ReferenceIO;
@@ -24,21 +25,29 @@ import java.io.PrintStream;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 
+import static org.apache.spark.sql.functions.asc;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.desc;
 
 /** Features + reference -> scores/, selection/, selection-csv/, reference/ and the summary (score, and run). */
 final class ScoreStep {
     private ScoreStep() {}
 
     /** What score and the nightly run write and print. */
-    record Summary(long scored, long dOutZero, long selected, Map<String, Object> json) {}
+    record Summary(long scored, long dOutZero, long selected, long flagged, OodThreshold threshold,
+                   Map<String, Object> json) {}
 
-    /** Scores {@code features} into the staged output; summary.json is the caller's (it adds its own fields). */
+    /**
+     * Scores {@code features} into the staged output: scores/, the queue (selection/, selection-csv/), the flagged
+     * list (ood/, ood-csv/) and reference/; summary.json is the caller's (it adds its own fields).
+     */
     static Summary into(SparkSession spark, Dataset<Row> features, SisomReference ref, Options.Scoring o,
                         AtomicOutput output) throws IOException {
         SisomScoringModel model = o.model(ref);
         Fusion fusion = model.scorer().fusion();
+        OodThreshold threshold = model.oodThresholdInUse();
         Dataset<Row> scores = model.transform(features).persist(StorageLevel.MEMORY_AND_DISK());
         try {
             scores.write().mode(SaveMode.ErrorIfExists).parquet(output.staged("scores"));
@@ -49,20 +58,39 @@ final class ScoreStep {
                     ? model.selectGreedy(written, features, o.candidateFactor())
                     : model.selectTopQ(written);
             selection.coalesce(1).write().mode(SaveMode.ErrorIfExists).parquet(output.staged("selection"));
-            long selected = spark.read().parquet(output.staged("selection")).count();
-            spark.read().parquet(output.staged("selection")).orderBy(ScoreTable.RANK)
-                    .select(ScoreTable.RANK, ScoreTable.ID, ScoreTable.SCORE, ScoreTable.PSEUDO_LABEL, ScoreTable.R,
-                            ScoreTable.ENERGY, ScoreTable.NEAREST_IN, ScoreTable.NEAREST_OUT)
-                    .coalesce(1).write().mode(SaveMode.ErrorIfExists).option("header", "true")
-                    .csv(output.staged("selection-csv"));
-            var st = ref.stats();
+            Dataset<Row> queue = spark.read().parquet(output.staged("selection"));
+            long selected = queue.count();
+            csv(queue.orderBy(ScoreTable.RANK), ScoreTable.SELECTION_CSV, output.staged("selection-csv"));
+            long flagged = 0;
             Map<String, Object> s = new LinkedHashMap<>();
             s.put("scored", n);
             s.put("dOutZero", zero);
             s.put("selection", o.selection().name().toLowerCase(Locale.ROOT));
             s.put("q", o.q());
             s.put("selected", selected);
+            if (threshold != null) {
+                model.flagged(written).write().mode(SaveMode.ErrorIfExists).parquet(output.staged("ood"));
+                Dataset<Row> ood = spark.read().parquet(output.staged("ood"));
+                flagged = ood.count();
+                csv(ood.orderBy(ScoreTable.OOD_RANK), ScoreTable.OOD_CSV, output.staged("ood-csv"));
+                s.put("flagged", flagged);
+                s.put("oodGate", o.gate());
+                s.put("oodThreshold", threshold.toMap());
+                s.put("oodThresholdDescription", threshold.describe());
+                // what the gate changed: how many flagged samples the same queue would hold without it
+                s.put("queueFlagged", queue.filter(col(ScoreTable.OOD_FLAG)).count());
+                s.put("ungatedTopQFlagged", written.orderBy(desc(ScoreTable.SCORE), asc(ScoreTable.ID)).limit(o.q())
+                        .filter(col(ScoreTable.OOD_FLAG)).count());
+            } else {
+                s.put("oodGate", false);
+            }
+            s.put("classBalance", o.balance().label());
+            Map<String, Long> byClass = new TreeMap<>();
+            queue.groupBy(ScoreTable.PSEUDO_LABEL).count().collectAsList()
+                    .forEach(r -> byClass.put(r.getString(0), r.getLong(1)));
+            s.put("queueByClass", byClass);
             s.put("score", fusion.score().name().toLowerCase(Locale.ROOT));
+            var st = ref.stats();
             // the coefficients of the score that selection used (SISOM: the ratio alone)
             s.put("energyWeight", fusion.energyCoefficient(st));
             s.put("ratioWeight", fusion.ratioCoefficient(st));
@@ -74,18 +102,26 @@ final class ScoreStep {
             s.put("steepness", ref.steepness().alphas());
             s.put("referencePoints", ref.set().size());
             ReferenceIO.write(ref, output.staged("reference"), spark.sparkContext().hadoopConfiguration());
-            return new Summary(n, zero, selected, s);
+            return new Summary(n, zero, selected, flagged, threshold, s);
         } finally {
             scores.unpersist();
         }
     }
 
+    /** A readable one-file CSV copy of a table, in the given column order. */
+    private static void csv(Dataset<Row> rows, java.util.List<String> columns, String dir) {
+        rows.select(columns.stream().map(org.apache.spark.sql.functions::col).toArray(org.apache.spark.sql.Column[]::new))
+                .coalesce(1).write().mode(SaveMode.ErrorIfExists).option("header", "true").csv(dir);
+    }
+
     /** report.html into the staged output, from its scores and selection; images (id, image) may be null. */
     static void writeReport(SparkSession spark, Options.Report report, AtomicOutput output, Dataset<Row> images,
                             Map<String, Object> summary) throws IOException {
+        var conf = spark.sparkContext().hadoopConfiguration();
+        Path ood = new Path(output.staged("ood"));
+        Dataset<Row> flagged = ood.getFileSystem(conf).exists(ood) ? spark.read().parquet(ood.toString()) : null;
         HtmlReport.write(output.staged("report.html"), spark.read().parquet(output.staged("scores")),
-                spark.read().parquet(output.staged("selection")), images, summary, report.ood(),
-                spark.sparkContext().hadoopConfiguration());
+                spark.read().parquet(output.staged("selection")), flagged, images, summary, report.ood(), conf);
     }
 
     static void print(PrintStream out, Summary s, String output, Options.Report report) {
@@ -96,7 +132,20 @@ final class ScoreStep {
         if (s.dOutZero() > 0) {
             out.printf(Locale.ROOT, "  %d samples had d_out = 0 (r set to 1e-6)%n", s.dOutZero());
         }
-        out.printf(Locale.ROOT, "  selected %d (%s, q=%s): %s/selection%n", s.selected(), j.get("selection"), j.get("q"), output);
+        if (s.threshold() != null) {
+            out.printf(Locale.ROOT, "  ood threshold: %s%n", s.threshold().describe());
+            out.printf(Locale.ROOT, "  flagged %d of %d samples as out-of-distribution: %s/ood%n", s.flagged(),
+                    s.scored(), output);
+            out.printf(Locale.ROOT, "  queue %s: %d selected (%s, q=%s, class balance %s), %d of them flagged; without "
+                            + "the gate the top %s would hold %d flagged samples: %s/selection%n",
+                    Boolean.TRUE.equals(j.get("oodGate")) ? "gated" : "ungated (sisom.ood.gate=false)", s.selected(),
+                    j.get("selection"), j.get("q"), j.get("classBalance"), (Long) j.get("queueFlagged"), j.get("q"),
+                    (Long) j.get("ungatedTopQFlagged"), output);
+        } else {
+            out.printf(Locale.ROOT, "  the reference has no OOD threshold: nothing flagged, the queue is ungated%n");
+            out.printf(Locale.ROOT, "  selected %d (%s, q=%s): %s/selection%n", s.selected(), j.get("selection"),
+                    j.get("q"), output);
+        }
         out.printf(Locale.ROOT, "  scores: %s/scores%n", output);
         if (report.enabled()) {
             out.println("  report: " + output + "/report.html");

@@ -35,36 +35,40 @@ import static org.apache.spark.sql.functions.max;
 import static org.apache.spark.sql.functions.min;
 
 /**
- * A self-contained HTML report of one scoring run: thumbnails of the selected images and of the most
- * out-of-distribution ones with their scores, histograms of r and energy (inline SVG), r_avg and the fusion weights.
- * No external resources: images are data URIs, so the file can be mailed or attached to a ticket.
+ * A self-contained HTML report of one scoring run: the queue and the samples the OOD threshold flagged, as two
+ * separate sections of thumbnails with their scores, histograms of r, energy and the OOD metric (inline SVG, the
+ * threshold drawn on the last), r_avg, the fusion weights and how the threshold was chosen. No external resources:
+ * images are data URIs, so the file can be mailed or attached to a ticket.
  */
 public final class HtmlReport {
     static final int THUMB = 96;
     static final int BINS = 30;
     /** summary.json fields shown in the report's table, in order. */
-    static final List<String> SUMMARY_KEYS = List.of("scored", "selected", "score", "rAvg", "sigmaR", "muE", "sigmaE",
-            "energyWeight", "ratioWeight", "dOutVariant", "dOutZero", "rejected");
+    static final List<String> SUMMARY_KEYS = List.of("scored", "selected", "flagged", "oodGate", "score", "rAvg",
+            "sigmaR", "muE", "sigmaE", "energyWeight", "ratioWeight", "dOutVariant", "dOutZero", "rejected");
 
     private HtmlReport() {}
 
     /**
      * @param scores    the run's score table
-     * @param selection the selection (rank, id, score, ...)
+     * @param selection the queue (rank, id, score, ...)
+     * @param flagged   the flagged list (ood_rank, id, ood_metric, ...), or null when the run had no threshold
      * @param images    the pool's images (id, image) for thumbnails, or null; ids not found show as text only
      * @param summary   summary.json's fields
-     * @param ood       how many of the most out-of-distribution samples to show
+     * @param ood       how many of the flagged samples to show, most out-of-distribution first
      */
-    public static void write(String path, Dataset<Row> scores, Dataset<Row> selection, Dataset<Row> images,
-                      Map<String, Object> summary, int ood, Configuration conf) throws IOException {
+    public static void write(String path, Dataset<Row> scores, Dataset<Row> selection, Dataset<Row> flagged,
+                             Dataset<Row> images, Map<String, Object> summary, int ood, Configuration conf)
+            throws IOException {
         List<Row> picked = selection.orderBy(ScoreTable.RANK).select(ScoreTable.RANK, ScoreTable.ID, ScoreTable.SCORE,
                 ScoreTable.PSEUDO_LABEL, ScoreTable.R, ScoreTable.ENERGY).collectAsList();
-        List<Row> odd = scores.orderBy(col(ScoreTable.OOD_SCORE).asc(), col(ScoreTable.ID).asc()).limit(ood)
-                .select(ScoreTable.ID, ScoreTable.OOD_SCORE, ScoreTable.PSEUDO_LABEL, ScoreTable.R, ScoreTable.ENERGY)
+        List<Row> odd = flagged == null ? List.of() : flagged.orderBy(ScoreTable.OOD_RANK).limit(ood)
+                .select(ScoreTable.OOD_RANK, ScoreTable.ID, ScoreTable.OOD_METRIC, ScoreTable.PSEUDO_LABEL,
+                        ScoreTable.ENERGY, ScoreTable.NEAREST_IN, ScoreTable.NEAREST_OUT)
                 .collectAsList();
         List<String> ids = new ArrayList<>();
         picked.forEach(r -> ids.add(r.getString(1)));
-        odd.forEach(r -> ids.add(r.getString(0)));
+        odd.forEach(r -> ids.add(r.getString(1)));
         Map<String, String> thumbs = new HashMap<>();
         List<Row> found = images == null || ids.isEmpty() ? List.of()
                 : images.filter(col(ImageSources.ID).isin(ids.toArray())).select(ImageSources.ID, ImageSources.IMAGE).collectAsList();
@@ -76,12 +80,15 @@ public final class HtmlReport {
                 }
             }
         }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> threshold = (Map<String, Object>) summary.get("oodThreshold");
+        boolean gated = Boolean.TRUE.equals(summary.get("oodGate"));
         StringBuilder h = new StringBuilder();
         h.append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>SISOM run report</title><style>")
                 .append("body{font-family:sans-serif;margin:24px;color:#222}h1{font-size:22px}h2{font-size:17px;margin-top:28px}")
                 .append(".grid{display:flex;flex-wrap:wrap;gap:10px}.card{width:").append(THUMB + 24)
                 .append("px;font-size:11px;text-align:center;border:1px solid #ddd;padding:4px;border-radius:4px}")
-                .append(".card img{width:").append(THUMB).append("px;height:").append(THUMB)
+                .append(".card.ood{border-color:#c33}.card img{width:").append(THUMB).append("px;height:").append(THUMB)
                 .append("px;image-rendering:pixelated;background:#eee}table{border-collapse:collapse}")
                 .append("td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:right}</style></head><body>");
         h.append("<h1>SISOM run report</h1><table><tr>");
@@ -95,22 +102,41 @@ public final class HtmlReport {
                     .append("</td>");
         }
         h.append("</tr></table>");
+        h.append("<p id=\"ood-threshold\">").append(threshold == null
+                ? "The reference has no OOD threshold: nothing is flagged and the queue is ungated."
+                : "OOD threshold: " + esc(String.valueOf(summary.get("oodThresholdDescription")))).append("</p>");
         if (images == null) {
             h.append("<p>No thumbnails: the pool's images were not given to this run.</p>");
         }
-        h.append("<h2>Selected for labeling (top ").append(picked.size()).append(")</h2><div class=\"grid\">");
+        h.append("<h2 id=\"queue\">Queue for labeling (").append(picked.size()).append(gated
+                ? "; the flagged samples are left out)" : "; ungated: flagged samples may be in it)")
+                .append("</h2><div class=\"grid\">");
         for (Row r : picked) {
-            card(h, r.getString(1), thumbs, String.format(Locale.ROOT, "#%d %s<br>score %.3f r %.3f",
+            card(h, r.getString(1), thumbs, "", String.format(Locale.ROOT, "#%d %s<br>score %.3f r %.3f",
                     ((Number) r.get(0)).longValue(), esc(r.getString(3)), r.getDouble(2), r.getDouble(4)));
         }
-        h.append("</div><h2>Most out-of-distribution (lowest in-distribution score)</h2><div class=\"grid\">");
-        for (Row r : odd) {
-            card(h, r.getString(0), thumbs, String.format(Locale.ROOT, "%s<br>ood %.3f E %.2f",
-                    esc(r.getString(2)), r.getDouble(1), r.getDouble(4)));
+        h.append("</div>");
+        if (threshold != null) {
+            h.append("<h2 id=\"flagged\">Flagged as out-of-distribution (").append(summary.get("flagged"))
+                    .append(" of ").append(summary.get("scored")).append(" samples; the ").append(odd.size())
+                    .append(" most out-of-distribution by ").append(esc(String.valueOf(threshold.get("metric"))))
+                    .append(", with the nearest reference samples of the predicted class and of another)</h2>")
+                    .append("<div class=\"grid\">");
+            for (Row r : odd) {
+                card(h, r.getString(1), thumbs, " ood", String.format(Locale.ROOT,
+                        "#%d %s<br>%s %.3f E %.2f<br>in %s<br>out %s", ((Number) r.get(0)).longValue(),
+                        esc(r.getString(3)), esc(String.valueOf(threshold.get("metric"))), r.getDouble(2),
+                        r.getDouble(4), esc(r.getString(5)), esc(r.getString(6))));
+            }
+            h.append("</div>");
         }
-        h.append("</div><h2>Distributions</h2>");
+        h.append("<h2>Distributions</h2>");
         h.append(histogram(scores, ScoreTable.R, "distance ratio r", "r_avg", (Double) summary.get("rAvg")));
         h.append(histogram(scores, ScoreTable.ENERGY, "energy E", "mu_E", (Double) summary.get("muE")));
+        if (threshold != null) {
+            h.append(histogram(scores, ScoreTable.OOD_METRIC, "OOD metric " + threshold.get("metric")
+                    + " (flagged above the line)", "threshold", ((Number) threshold.get("value")).doubleValue()));
+        }
         h.append("</body></html>\n");
         Path p = new Path(path);
         try (Writer w = new OutputStreamWriter(p.getFileSystem(conf).create(p, true), StandardCharsets.UTF_8)) {
@@ -118,8 +144,8 @@ public final class HtmlReport {
         }
     }
 
-    private static void card(StringBuilder h, String id, Map<String, String> thumbs, String caption) {
-        h.append("<div class=\"card\">");
+    private static void card(StringBuilder h, String id, Map<String, String> thumbs, String cls, String caption) {
+        h.append("<div class=\"card").append(cls).append("\">");
         String t = thumbs.get(id);
         if (t != null) {
             h.append("<img alt=\"").append(esc(id)).append("\" src=\"data:image/png;base64,").append(t).append("\">");
@@ -152,7 +178,7 @@ public final class HtmlReport {
         int w = 600;
         int hgt = 160;
         String caption = title + " (pool samples per bin" + (missing > 0 ? "; " + missing + " without a value, not shown" : "")
-                + (marker == null ? ")" : String.format(Locale.ROOT, "; red line: %s = %.4f of the labeled set)",
+                + (marker == null ? ")" : String.format(Locale.ROOT, "; red line: %s = %.4f, from the labeled set)",
                 markerName, marker));
         StringBuilder s = new StringBuilder("<figure><figcaption>" + esc(caption) + "</figcaption><svg width=\"" + w
                 + "\" height=\"" + (hgt + 20) + "\" role=\"img\" aria-label=\"" + esc(title) + "\">");
@@ -163,7 +189,7 @@ public final class HtmlReport {
                     + "fill=\"#4a7ebb\"><title>%d</title></rect>", i * bw, hgt - bh, bw - 1, bh, counts[i]));
         }
         if (marker != null && hi > lo) {
-            double x = (marker - lo) / (hi - lo) * w;
+            double x = Math.max(0, Math.min(w, (marker - lo) / (hi - lo) * w));   // at the edge when outside the range
             s.append(String.format(Locale.ROOT, "<line x1=\"%.1f\" x2=\"%.1f\" y1=\"0\" y2=\"%d\" stroke=\"#c33\" "
                     + "stroke-width=\"2\"/>", x, x, hgt));
         }

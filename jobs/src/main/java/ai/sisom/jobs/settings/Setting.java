@@ -61,9 +61,14 @@ public final class Setting<T> {
     /** A number in [min, max] (an open lower bound when {@code minExclusive}). */
     static Setting<Double> number(String key, Double dflt, double min, boolean minExclusive, double max, String doc,
                                   String... commands) {
-        String range = minExclusive ? (max == Double.POSITIVE_INFINITY ? "number > " + fmt(min)
-                : "number in (" + fmt(min) + ", " + fmt(max) + "]")
-                : max == Double.POSITIVE_INFINITY ? "number >= " + fmt(min) : "number in [" + fmt(min) + ", " + fmt(max) + "]";
+        return number(key, dflt, min, minExclusive, max, false, doc, commands);
+    }
+
+    /** A number between min and max, each bound open or closed. */
+    static Setting<Double> number(String key, Double dflt, double min, boolean minExclusive, double max,
+                                  boolean maxExclusive, String doc, String... commands) {
+        String range = max == Double.POSITIVE_INFINITY ? (minExclusive ? "number > " : "number >= ") + fmt(min)
+                : "number in " + (minExclusive ? "(" : "[") + fmt(min) + ", " + fmt(max) + (maxExclusive ? ")" : "]");
         return new Setting<>(key, range, dflt, dflt == null ? null : fmt(dflt), v -> {
             double d;
             try {
@@ -71,10 +76,34 @@ public final class Setting<T> {
             } catch (NumberFormatException e) {
                 throw new IllegalArgumentException("must be a number");
             }
-            if (Double.isNaN(d) || (minExclusive ? d <= min : d < min) || d > max) {
+            if (Double.isNaN(d) || (minExclusive ? d <= min : d < min) || (maxExclusive ? d >= max : d > max)) {
                 throw new IllegalArgumentException("must be a " + range);
             }
             return d;
+        }, doc, List.of(commands));
+    }
+
+    /** A value of another type, parsed by {@code parser} (its exception message says what is wrong). */
+    static <T> Setting<T> parsed(String key, String type, T dflt, String dfltText, Function<String, T> parser,
+                                 String doc, String... commands) {
+        return new Setting<>(key, type, dflt, dfltText, parser, doc, List.of(commands));
+    }
+
+    /** A comma-separated list of non-empty, distinct values. */
+    static Setting<List<String>> list(String key, String type, String doc, String... commands) {
+        return new Setting<>(key, type, List.of(), null, v -> {
+            List<String> out = new java.util.ArrayList<>();
+            for (String part : v.split(",")) {
+                String t = part.trim();
+                if (t.isEmpty()) {
+                    throw new IllegalArgumentException("must be a comma-separated list without empty entries");
+                }
+                if (out.contains(t)) {
+                    throw new IllegalArgumentException("names '" + t + "' twice");
+                }
+                out.add(t);
+            }
+            return List.copyOf(out);
         }, doc, List.of(commands));
     }
 

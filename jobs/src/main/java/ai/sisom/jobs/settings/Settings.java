@@ -1,9 +1,11 @@
 package ai.sisom.jobs.settings;
 
 import ai.sisom.image.ImagePreprocessor;
+import ai.sisom.ood.OodCalibration;
 import ai.sisom.reference.DOutVariant;
 import ai.sisom.reference.SteepnessSpec;
 import ai.sisom.scoring.Fusion;
+import ai.sisom.selection.ClassBalance;
 import ai.sisom.spark.ImageSources;
 
 import java.util.List;
@@ -85,9 +87,11 @@ public final class Settings {
     public static final Setting<Integer> SUBSET_SIZE = Setting.integer("sisom.subset.size", null, 1,
             "class-wise ProbCover reference subset: its size (with `sisom.subset.delta`)", BUILD_REFERENCE, RUN);
     public static final Setting<Fusion.Score> SCORE = Setting.choice("sisom.score", Fusion.Score.class,
-            Fusion.Score.SISOME, "the score selection uses; both are always in the score table", SCORE_COMMAND, RUN);
+            Fusion.Score.SISOME, "the score selection uses; both are always in the score table (`build-reference`: "
+                    + "what `sisom.ood.metric=score` means)", BUILD_REFERENCE, SCORE_COMMAND, RUN);
     public static final Setting<Double> LAMBDA = Setting.number("sisom.lambda", null, 0, false, 1,
-            "a fixed fusion weight instead of r_avg (the authors used 0.1 on CIFAR-100)", SCORE_COMMAND, RUN);
+            "a fixed fusion weight instead of r_avg (the authors used 0.1 on CIFAR-100)", BUILD_REFERENCE,
+            SCORE_COMMAND, RUN);
     public static final Setting<Integer> Q = Setting.integer("sisom.q", 100, 0, "selection size",
             SCORE_COMMAND, RUN, LFOSA_SELECT);
     public static final Setting<SelectionMode> SELECTION = Setting.choice("sisom.selection", SelectionMode.class,
@@ -99,14 +103,49 @@ public final class Settings {
             "write `report.html`; `score` shows thumbnails when `sisom.input.path`/`sisom.input.format` name the "
                     + "pool's images", SCORE_COMMAND, RUN);
     public static final Setting<Integer> REPORT_OOD = Setting.integer("sisom.report.ood", 24, 0,
-            "how many of the most out-of-distribution samples the report shows", SCORE_COMMAND, RUN);
+            "how many of the flagged samples (most out-of-distribution first) the report shows", SCORE_COMMAND, RUN);
+
+    // ---- the open-world queue (METHOD.md 10, docs/open-world.md) ----
+    public static final Setting<List<String>> UNKNOWN_LABELS = Setting.list("sisom.labeled.unknownLabels", "label,...",
+            "label values that mark a labeled sample as not one of the model's classes (annotators' rejects): such "
+                    + "samples calibrate the OOD threshold and never enter the reference; any other label that is not a "
+                    + "class stays an error", BUILD_REFERENCE, RUN);
+    public static final Setting<ThresholdSetting> OOD_THRESHOLD = Setting.parsed("sisom.ood.threshold",
+            "auto | youden | keep | number", ThresholdSetting.AUTO, "auto", ThresholdSetting::parse,
+            "the OOD threshold, from the labeled set only: `youden` maximises Youden's J on labeled unknowns against "
+                    + "labeled in-distribution samples (leave-one-out); `keep` keeps `sisom.ood.keepShare` of the "
+                    + "labeled in-distribution samples; `auto`: youden when there are labeled unknowns, keep otherwise; "
+                    + "a number is a fixed threshold, on `sisom.ood.metric` when the reference is built; given to "
+                    + "`score`, or to a `run` that reuses its reference, it replaces the reference's value on the "
+                    + "reference's metric",
+            BUILD_REFERENCE, RUN, SCORE_COMMAND);
+    public static final Setting<OodCalibration.MetricChoice> OOD_METRIC = Setting.choice("sisom.ood.metric",
+            OodCalibration.MetricChoice.class, OodCalibration.MetricChoice.AUTO,
+            "what the OOD threshold is on, higher = more out-of-distribution: `score` (the one `sisom.score` names), "
+                    + "`sisom`, `sisome`, `energy`, `ratio` (r), `ab` (d_in + d_out); `auto`: with labeled unknowns, "
+                    + "the one of largest Youden's J on them (ties: the score), without them the score",
+            BUILD_REFERENCE, RUN);
+    public static final Setting<Double> OOD_KEEP_SHARE = Setting.number("sisom.ood.keepShare",
+            OodCalibration.Spec.DEFAULT_KEEP_SHARE, 0, true, 1, true,
+            "`keep` (and `auto` without labeled unknowns): the share of labeled in-distribution samples, scored "
+                    + "leave-one-out, the threshold keeps", BUILD_REFERENCE, RUN);
+    public static final Setting<Boolean> OOD_GATE = Setting.flag("sisom.ood.gate", true,
+            "the queue (`selection/`) leaves out the samples the OOD threshold flags; they are listed in `ood/` "
+                    + "either way", SCORE_COMMAND, RUN);
+    public static final Setting<ClassBalance.Mode> CLASS_BALANCE = Setting.choice("sisom.queue.classBalance",
+            ClassBalance.Mode.class, ClassBalance.Mode.NONE,
+            "quotas per pseudo-class in the queue, each filled by score: `equal`, or `prior` (proportional to "
+                    + "`sisom.queue.classPrior`)", SCORE_COMMAND, RUN);
+    public static final Setting<String> CLASS_PRIOR = Setting.text("sisom.queue.classPrior", "class:weight,...", null,
+            "`sisom.queue.classBalance=prior`: the weights, by class name (classes not named get none)",
+            SCORE_COMMAND, RUN);
 
     /** Every setting, in the order the documentation lists them. */
     public static final List<Setting<?>> ALL = List.of(MODEL, INPUT_PATH, INPUT_FORMAT, INPUT_LABELED, INPUT_ID_COLUMN,
             INPUT_IMAGE_COLUMN, INPUT_LABEL_COLUMN, INPUT_PARTITION_COLUMN, LABELED_PATH, LABELED_FORMAT, BATCH_SIZE,
             RESIZE, PROGRESS_SECONDS, OUTPUT, WORK, LABELED_FEATURES, POOL_FEATURES, REFERENCE, REBUILD_REFERENCE,
             STEEPNESS, D_OUT, SUBSET_DELTA, SUBSET_SIZE, SCORE, LAMBDA, Q, SELECTION, GREEDY_CANDIDATE_FACTOR, REPORT,
-            REPORT_OOD);
+            REPORT_OOD, UNKNOWN_LABELS, OOD_THRESHOLD, OOD_METRIC, OOD_KEEP_SHARE, OOD_GATE, CLASS_BALANCE, CLASS_PRIOR);
 
     /** Settings that only make sense together: both or neither. */
     static final List<List<Setting<?>>> TOGETHER = List.of(List.of(SUBSET_DELTA, SUBSET_SIZE));

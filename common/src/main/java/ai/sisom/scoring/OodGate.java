@@ -1,0 +1,47 @@
+package ai.sisom.scoring;
+
+import ai.sisom.reference.OodMetric;
+import ai.sisom.reference.OodThreshold;
+import ai.sisom.reference.ReferenceStats;
+
+import java.io.Serializable;
+
+/**
+ * Evaluates an {@link OodMetric} for a scored sample and flags it against an {@link OodThreshold} (METHOD.md 10).
+ * The metric uses the threshold's own fusion weight, not the one the queue is ranked by, so a reference calibrated on
+ * SISOMe flags the same samples whichever score selects.
+ */
+public final class OodGate implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    private final OodThreshold threshold;
+
+    /** @param threshold the threshold, or null (no flags: a reference without calibration, scored ungated) */
+    public OodGate(OodThreshold threshold) {
+        this.threshold = threshold;
+    }
+
+    public OodThreshold threshold() { return threshold; }
+
+    /** The metric's value, higher = more out-of-distribution; {@code lambda}: SISOMe's fixed weight or null. */
+    public static double value(OodMetric metric, Double lambda, double dIn, double dOut, double r, double energy,
+                               ReferenceStats st) {
+        return switch (metric) {
+            case SISOM -> Fusion.sisom(r, st);
+            case SISOME -> new Fusion(Fusion.Score.SISOME, lambda).sisome(r, energy, st);
+            case ENERGY -> energy;
+            case RATIO -> r;
+            case AB -> dIn + dOut;
+        };
+    }
+
+    /** The threshold's metric for a sample, or null without a threshold. */
+    public Double value(double dIn, double dOut, double r, double energy, ReferenceStats st) {
+        return threshold == null ? null : value(threshold.metric(), threshold.lambda(), dIn, dOut, r, energy, st);
+    }
+
+    /** Whether a metric value is flagged, or null without a threshold. */
+    public Boolean flag(Double value) {
+        return threshold == null || value == null ? null : threshold.flags(value);
+    }
+}
