@@ -106,9 +106,17 @@ public final class ImageSources {
             require(s, o.labelColumn, null, path, "labelColumn");
         }
         List<Column> cols = new ArrayList<>();
-        cols.add(col(o.idColumn).cast(DataTypes.StringType).as(ID));
-        cols.add(col(o.imageColumn).as(IMAGE));
-        cols.add(lit(null).cast(DataTypes.StringType).as(SOURCE_ERROR));
+        // a row without an id is a counted rejection that says in which file it is, under an id made unique
+        Column id = col(o.idColumn).cast(DataTypes.StringType);
+        Column missing = id.isNull().or(org.apache.spark.sql.functions.trim(id).equalTo(""));
+        Column file = org.apache.spark.sql.functions.input_file_name();
+        cols.add(org.apache.spark.sql.functions.when(missing, org.apache.spark.sql.functions.concat(
+                lit("<no id> "), file, lit(" row "), org.apache.spark.sql.functions.monotonically_increasing_id()
+                        .cast(DataTypes.StringType))).otherwise(id).as(ID));
+        cols.add(org.apache.spark.sql.functions.when(missing, lit(null).cast(DataTypes.BinaryType))
+                .otherwise(col(o.imageColumn)).as(IMAGE));
+        cols.add(org.apache.spark.sql.functions.when(missing, org.apache.spark.sql.functions.concat(
+                lit("row without an id (column '" + o.idColumn + "') in "), file)).as(SOURCE_ERROR));
         if (o.labeled) {
             cols.add(col(o.labelColumn).cast(DataTypes.StringType).as(LABEL));
         }

@@ -1,6 +1,8 @@
 package ai.sisom.jobs.commands;
 
 import ai.sisom.jobs.output.AtomicOutput;
+import ai.sisom.jobs.output.JsonFiles;
+import ai.sisom.model.ModelMetadata;
 import ai.sisom.model.ModelCache;
 import ai.sisom.spark.FeatureExtraction;
 import ai.sisom.spark.FeatureTable;
@@ -26,8 +28,14 @@ import static org.apache.spark.sql.functions.desc;
 final class ExtractStep {
     private ExtractStep() {}
 
-    /** Counts of one extraction: scored items and rejections by reason (most frequent first). */
-    record Counts(long scored, List<Row> reasons) {
+    /** The file beside the features that names the model they came from ({@link Fingerprints#model}). */
+    static final String MODEL_FINGERPRINT = "model.fingerprint";
+
+    /**
+     * Counts of one extraction: scored items, rejections by reason (most frequent first) and the first rejected
+     * items (id, reason).
+     */
+    record Counts(long scored, List<Row> reasons, List<Row> examples) {
         long rejected() {
             return reasons.stream().mapToLong(r -> r.getLong(1)).sum();
         }
@@ -39,6 +47,8 @@ final class ExtractStep {
      */
     static Counts into(SparkSession spark, Dataset<Row> input, FeatureExtraction.Settings settings,
                        AtomicOutput output, String partitionColumn) throws IOException {
+        var hc = spark.sparkContext().hadoopConfiguration();
+        checkModel(settings.modelUri(), hc);
         Dataset<Row> all = FeatureExtraction.extract(spark, input, settings).persist(StorageLevel.MEMORY_AND_DISK());
         try {
             Dataset<Row> features = all.filter(col(FeatureTable.REJECTED).isNull()).drop(FeatureTable.REJECTED);
@@ -56,12 +66,28 @@ final class ExtractStep {
             rejected.coalesce(1).write().mode(SaveMode.ErrorIfExists).option("header", "true")
                     .csv(output.staged("rejections"));
             copy(spark, ModelCache.jsonUriOf(settings.modelUri()), output.staged("model.json"));
+            JsonFiles.writeText(Fingerprints.model(settings.modelUri(), hc), output.staged(MODEL_FINGERPRINT), hc);
             long nFeatures = spark.read().parquet(output.staged("features")).count();
-            List<Row> reasons = spark.read().option("header", "true").csv(output.staged("rejections"))
-                    .groupBy("reason").agg(count("*").as("n")).orderBy(desc("n")).collectAsList();
-            return new Counts(nFeatures, reasons);
+            Dataset<Row> rejections = spark.read().option("header", "true").csv(output.staged("rejections"));
+            List<Row> reasons = rejections.groupBy("reason").agg(count("*").as("n")).orderBy(desc("n")).collectAsList();
+            return new Counts(nFeatures, reasons, rejections.orderBy(FeatureTable.ID).limit(20).collectAsList());
         } finally {
             all.unpersist();
+        }
+    }
+
+    /**
+     * Reads the model's metadata and loads the model once on the driver, so that a missing, corrupt or
+     * contract-breaking model file is one clear error before any task starts.
+     */
+    static ModelMetadata checkModel(String modelUri, org.apache.hadoop.conf.Configuration hc) {
+        try {
+            ModelMetadata meta = ModelCache.metadata(modelUri, hc);
+            ModelCache.get(modelUri, hc);
+            return meta;
+        } catch (IOException | java.io.UncheckedIOException e) {
+            throw new IllegalArgumentException("sisom.model " + modelUri + ": " + (e.getCause() != null
+                    && e instanceof java.io.UncheckedIOException ? e.getCause().getMessage() : e.getMessage()), e);
         }
     }
 
