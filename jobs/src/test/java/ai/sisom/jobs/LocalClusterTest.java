@@ -109,10 +109,18 @@ class LocalClusterTest {
                             } catch (InterruptedException ignored) {
                                 return;
                             }
-                            ProcessHandle.current().descendants().filter(ph -> ph.info().commandLine()
-                                    .map(c -> c.contains("CoarseGrainedExecutorBackend")
-                                            && c.contains("--executor-id " + executor + " ")).orElse(false))
-                                    .forEach(ProcessHandle::destroyForcibly);
+                            // the executor processes are this JVM's children (the workers run in it); their
+                            // command lines are read whole from /proc (ProcessHandle cuts them at 4 kB)
+                            ProcessHandle.current().descendants().filter(ph -> {
+                                try {
+                                    String c = new String(Files.readAllBytes(Paths.get("/proc", Long.toString(ph.pid()),
+                                            "cmdline")), StandardCharsets.UTF_8).replace('\0', ' ');
+                                    return c.contains("CoarseGrainedExecutorBackend")
+                                            && c.contains("--executor-id " + executor + " ");
+                                } catch (java.io.IOException gone) {
+                                    return false;
+                                }
+                            }).forEach(ProcessHandle::destroyForcibly);
                         }).start();
                     }
                 }));
