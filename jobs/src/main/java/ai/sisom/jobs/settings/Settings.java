@@ -41,8 +41,8 @@ public final class Settings {
             ImageSources.LABEL, "the label column of labeled Parquet and manifest inputs (it is called `label` in the "
                     + "feature tables)", EXTRACT, IMPORT, RUN);
     public static final Setting<String> INPUT_PARTITION_COLUMN = Setting.text("sisom.input.partitionColumn", "column",
-            null, "the pool's Hive-style partition column (`date=2026-11-23/`): `run` extracts only partitions it has "
-                    + "not extracted before; `extract` writes partitioned by it", EXTRACT, RUN);
+            null, "the pool's Hive-style partition column (`date=2026-11-23/`): `run` extracts only partitions whose "
+                    + "files it has not extracted yet; `extract` writes partitioned by it", EXTRACT, RUN);
     public static final Setting<String> LABELED_PATH = Setting.text("sisom.labeled.path", "path", null,
             "the labeled set (with a label column, or one folder per class for `images`)", RUN);
     public static final Setting<ImageSources.Format> LABELED_FORMAT = Setting.choice("sisom.labeled.format",
