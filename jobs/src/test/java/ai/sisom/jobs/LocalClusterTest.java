@@ -127,9 +127,15 @@ class LocalClusterTest {
         assertNotNull(killed.get(), "no extraction task was seen, nothing was killed");
         assertTrue(failed.get() >= 1, "the kill did not hit a running extraction task");
         assertEquals(1000, scores.size(), "every pool sample scored once");
-        List<Row> features = SparkSession.builder().master("local[1]").config("spark.ui.enabled", "false")
-                .getOrCreate().read().parquet(tmp.resolve("k/work/pool/all/features").toString())
-                .select("id").collectAsList();
+        SparkSession reader = SparkSession.builder().master("local[1]").config("spark.ui.enabled", "false")
+                .getOrCreate();
+        List<Row> features;
+        try {
+            features = reader.read().parquet(tmp.resolve("k/work/pool/all/features").toString()).select("id")
+                    .collectAsList();
+        } finally {
+            reader.stop();
+        }
         assertEquals(1000, features.size(), "no duplicated feature rows from the retried task");
         assertEquals(1000, features.stream().map(r -> r.getString(0)).distinct().count());
     }
