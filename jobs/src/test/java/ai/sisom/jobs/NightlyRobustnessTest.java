@@ -157,6 +157,7 @@ class NightlyRobustnessTest {
         String grown = runJob(args(pool, base, Map.of()).toArray(new String[0]));
         assertTrue(grown.contains("1 new: [date=2026-11-21] (5 items)"), grown);
         assertTrue(grown.contains("extracted again: date=2026-11-21 (its files changed)"), grown);
+        assertTrue(grown.contains("4 images extracted before with this model (same bytes) kept their features"), grown);
         assertTrue(grown.contains("5 samples scored"), grown);
         // a file rewritten in place (same name, new content) counts as a change too
         Path f = pool.resolve("date=2026-11-21").resolve(images.get(0).getFileName());

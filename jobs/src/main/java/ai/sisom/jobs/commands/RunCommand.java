@@ -254,6 +254,7 @@ final class RunCommand implements Command {
         List<String> changed = new ArrayList<>();
         List<String> empty = new ArrayList<>();
         long newItems = 0;
+        long reused = 0;
         Map<String, Long> newRejections = new TreeMap<>();
         for (Unit unit : units) {
             String dir = p.work() + "/pool/" + unit.name();
@@ -271,13 +272,15 @@ final class RunCommand implements Command {
                         : " (the model changed)"));
             }
             Dataset<Row> in = unitInput(spark, p, unit.name());
+            Dataset<Row> known = previousFeatures(spark, dir, recorded, modelPrint);
             ExtractStep.Counts c = AtomicOutput.write(dir, hc, staged -> {
-                ExtractStep.Counts counts = ExtractStep.into(spark, in, p.extraction(), staged, null);
+                ExtractStep.Counts counts = ExtractStep.into(spark, in, p.extraction(), staged, null, known);
                 JsonFiles.write(new LinkedHashMap<>(source), staged.staged(SOURCE), hc);
                 return counts;
             });
             fresh.add(unit.name());
             newItems += c.scored() + c.rejected();
+            reused += c.reused();
             c.reasons().forEach(r -> newRejections.merge(r.getString(0), r.getLong(1), Long::sum));
         }
         out.printf(Locale.ROOT, "sisom run: %d pool partition(s), %d new: %s (%d items)%n", units.size(), fresh.size(),
@@ -285,11 +288,28 @@ final class RunCommand implements Command {
         if (!changed.isEmpty()) {
             out.println("  extracted again: " + String.join(", ", changed));
         }
+        if (reused > 0) {
+            out.printf(Locale.ROOT, "  %d images extracted before with this model (same bytes) kept their features "
+                    + "without a network pass%n", reused);
+        }
         if (!empty.isEmpty()) {
             out.println("  empty, left for a later run: " + empty);
         }
         newRejections.forEach((reason, n) -> out.printf(Locale.ROOT, "  rejected %d: %s%n", n, reason));
         return fresh;
+    }
+
+    /**
+     * The features this unit's previous extraction made with this model, for the images it still holds (by content
+     * hash): a file added to a partition then costs one network pass, not the partition's. Null when there are none.
+     */
+    private static Dataset<Row> previousFeatures(SparkSession spark, String dir, Map<String, String> recorded,
+                                                 String modelPrint) {
+        if (recorded == null || !modelPrint.equals(recorded.get("model"))) {
+            return null;
+        }
+        Dataset<Row> f = spark.read().parquet(dir + "/features");
+        return java.util.Arrays.asList(f.columns()).contains(ai.sisom.spark.FeatureTable.CONTENT_HASH) ? f : null;
     }
 
     private static Map<String, String> source(Unit unit, String modelPrint) {
