@@ -46,9 +46,11 @@ public final class SisomReference implements Serializable {
     private final ReferenceSet set;
     private final ReferenceStats stats;
     private final Map<String, Object> provenance;
+    private final Map<String, String> builtFrom;
 
     private SisomReference(List<String> classNames, List<String> layerNames, Steepness steepness, DOutVariant variant,
-                           ReferenceSet set, ReferenceStats stats, Map<String, Object> provenance) {
+                           ReferenceSet set, ReferenceStats stats, Map<String, Object> provenance,
+                           Map<String, String> builtFrom) {
         this.classNames = List.copyOf(classNames);
         this.layerNames = List.copyOf(layerNames);
         this.steepness = steepness;
@@ -56,6 +58,7 @@ public final class SisomReference implements Serializable {
         this.set = set;
         this.stats = stats;
         this.provenance = provenance;
+        this.builtFrom = builtFrom == null ? null : Map.copyOf(builtFrom);
     }
 
     public static SisomReference build(LabeledSet labeled, List<String> classNames, List<String> layerNames,
@@ -91,7 +94,7 @@ public final class SisomReference implements Serializable {
             throw new IllegalArgumentException("degenerate labeled set: sigma_r = " + stats.sigmaR() + ", sigma_E = "
                     + stats.sigmaE() + " (all ratios or all energies are equal); the scores would divide by zero");
         }
-        return new SisomReference(classNames, layerNames, steep, s.variant(), set, stats, prov);
+        return new SisomReference(classNames, layerNames, steep, s.variant(), set, stats, prov, null);
     }
 
     /** R from the labeled set, or from the given subset of it (point i keeps labeled index i for leave-one-out). */
@@ -126,6 +129,17 @@ public final class SisomReference implements Serializable {
 
     public Map<String, Object> provenance() { return provenance; }
 
+    /**
+     * What the reference was built from, as its builder recorded it (model fingerprint, labeled set, settings), so
+     * that a later run can tell a stale reference from a current one; null when not recorded.
+     */
+    public Map<String, String> builtFrom() { return builtFrom; }
+
+    /** The same reference with {@link #builtFrom} recorded. */
+    public SisomReference withBuiltFrom(Map<String, String> from) {
+        return new SisomReference(classNames, layerNames, steepness, variant, set, stats, provenance, from);
+    }
+
     // ---- persistence ------------------------------------------------------------------------------------------
 
     /** The JSON part of the artifact. */
@@ -151,6 +165,9 @@ public final class SisomReference implements Serializable {
         }
         m.put("referencePointsPerClass", perClass);
         m.put("provenance", provenance);
+        if (builtFrom != null) {
+            m.put("builtFrom", new java.util.TreeMap<>(builtFrom));
+        }
         JsonUtils.GSON_PRETTY.toJson(m, w);
     }
 
@@ -183,7 +200,7 @@ public final class SisomReference implements Serializable {
         ReferenceStats stats = new ReferenceStats(m.rAvg, m.sigmaR, m.muE, m.sigmaE, m.labeledSamples, m.labeledDOutZero);
         return new SisomReference(m.classNames, m.layerNames, new Steepness(m.steepness, m.layerOffsets),
                 DOutVariant.parse(m.dOutVariant), set, stats,
-                m.provenance == null ? new LinkedHashMap<>() : m.provenance);
+                m.provenance == null ? new LinkedHashMap<>() : m.provenance, m.builtFrom);
     }
 
     /** The JSON fields, for Gson. */
@@ -202,5 +219,6 @@ public final class SisomReference implements Serializable {
         int labeledSamples;
         int labeledDOutZero;
         LinkedHashMap<String, Object> provenance;
+        LinkedHashMap<String, String> builtFrom;
     }
 }

@@ -62,11 +62,18 @@ public final class FeatureExtraction {
         var conf = spark.sparkContext().broadcast(
                 new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()),
                 scala.reflect.ClassTag$.MODULE$.apply(SerializableConfiguration.class));
+        if (!Arrays.asList(images.columns()).contains(ImageSources.ID)
+                || !Arrays.asList(images.columns()).contains(ImageSources.IMAGE)) {
+            throw new IllegalArgumentException("extraction needs columns id and image, got "
+                    + Arrays.toString(images.columns()));
+        }
+        if (!Arrays.asList(images.columns()).contains(FeatureTable.CONTENT_HASH)) {
+            // computed by Spark on the executors, in the same pass that feeds the model
+            images = images.withColumn(FeatureTable.CONTENT_HASH,
+                    org.apache.spark.sql.functions.sha2(images.col(ImageSources.IMAGE), 256));
+        }
         StructType in = images.schema();
         List<String> cols = Arrays.asList(in.fieldNames());
-        if (!cols.contains(ImageSources.ID) || !cols.contains(ImageSources.IMAGE)) {
-            throw new IllegalArgumentException("extraction needs columns id and image, got " + cols);
-        }
         List<StructField> pass = new ArrayList<>();
         List<Integer> passIdx = new ArrayList<>();
         for (int i = 0; i < in.fields().length; i++) {

@@ -38,6 +38,7 @@ public final class LabeledFeatures {
         int[] labels = new int[rows.size()];
         double[] e = new double[rows.size()];
         List<String> unknown = new ArrayList<>();
+        List<String> nonFinite = new ArrayList<>();
         for (int i = 0; i < rows.size(); i++) {
             Row r = rows.get(i);
             Integer c = r.isNullAt(1) ? null : index.get(r.getString(1));
@@ -45,11 +46,23 @@ public final class LabeledFeatures {
                 unknown.add(r.getString(0) + " (label " + (r.isNullAt(1) ? "missing" : "'" + r.getString(1) + "'") + ")");
                 continue;
             }
+            float[] ui = FeatureTable.floats(r, 2);
+            double energy = r.getDouble(3);
+            String bad = !Double.isFinite(energy) ? "energy " + energy : firstNonFinite(ui);
+            if (bad != null) {
+                nonFinite.add(r.getString(0) + " (" + bad + ")");
+                continue;
+            }
             ids.add(r.getString(0));
             labels[ids.size() - 1] = c;
-            u.add(FeatureTable.floats(r, 2));
-            e[ids.size() - 1] = r.getDouble(3);
+            u.add(ui);
+            e[ids.size() - 1] = energy;
             pen.add(FeatureTable.floats(r, 4));
+        }
+        if (!nonFinite.isEmpty()) {
+            throw new IllegalArgumentException(nonFinite.size() + " labeled samples have non-finite features (the "
+                    + "model's output overflowed on them): " + nonFinite.subList(0, Math.min(10, nonFinite.size()))
+                    + (nonFinite.size() > 10 ? " ..." : "") + "; remove them from the labeled set");
         }
         if (!unknown.isEmpty()) {
             throw new IllegalArgumentException(unknown.size() + " labeled samples have a label that is not one of the "
@@ -59,4 +72,12 @@ public final class LabeledFeatures {
         return new LabeledSet(ids, Arrays.copyOf(labels, ids.size()), u, Arrays.copyOf(e, ids.size()), pen);
     }
 
+    private static String firstNonFinite(float[] u) {
+        for (int j = 0; j < u.length; j++) {
+            if (!Float.isFinite(u[j])) {
+                return "u[" + j + "] = " + u[j];
+            }
+        }
+        return null;
+    }
 }

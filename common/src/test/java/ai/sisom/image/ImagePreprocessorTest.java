@@ -51,6 +51,19 @@ class ImagePreprocessorTest {
     }
 
     @Test
+    void aTruncatedJpegIsRejectedWhereTheWholeOneDecodes() throws Exception {
+        ImagePreprocessor p = new ImagePreprocessor(1, 16, 16, new float[]{0f}, new float[]{1f}, ImagePreprocessor.Resize.NONE);
+        byte[] jpg = encode(gray(16, 16), "jpg");
+        assertEquals(256, p.decode("whole", jpg, manager).length);
+        InvalidImageException e = assertThrows(InvalidImageException.class,
+                () -> p.decode("cut", java.util.Arrays.copyOf(jpg, jpg.length - 40), manager));
+        assertTrue(e.getMessage().contains("cut") && e.getMessage().contains("truncated"), e.getMessage());
+        byte[] png = encode(gray(16, 16), "png");
+        assertThrows(InvalidImageException.class, () -> p.decode("cutpng", java.util.Arrays.copyOf(png, png.length / 2),
+                manager));
+    }
+
+    @Test
     void rgbIsConvertedToGrayWithPilLuma() throws Exception {
         BufferedImage img = new BufferedImage(2, 1, BufferedImage.TYPE_INT_RGB);
         img.setRGB(0, 0, (200 << 16) | (100 << 8) | 50);

@@ -3,6 +3,8 @@ package ai.sisom.jobs;
 import ai.sisom.jobs.commands.Command;
 import ai.sisom.jobs.commands.Commands;
 import ai.sisom.jobs.output.ProgressListener;
+import ai.sisom.jobs.output.RedactingPrintStream;
+import ai.sisom.jobs.settings.Redaction;
 import ai.sisom.jobs.settings.JobSettings;
 import ai.sisom.jobs.settings.Settings;
 import ai.sisom.jobs.settings.SettingsException;
@@ -28,7 +30,7 @@ public final class SisomJob {
             rc = run(args, System.out);
         } catch (IllegalArgumentException | java.io.FileNotFoundException | org.apache.spark.sql.AnalysisException e) {
             // bad configuration or input: the message says what and where; a stack trace would bury it
-            System.err.println("sisom: error: " + e.getMessage());
+            System.err.println("sisom: error: " + Redaction.text(e.getMessage()));
             rc = 2;
         }
         if (rc != 0) {
@@ -37,7 +39,8 @@ public final class SisomJob {
     }
 
     /** Runs one command; returns the process exit code. */
-    public static int run(String[] args, PrintStream out) throws Exception {
+    public static int run(String[] args, PrintStream console) throws Exception {
+        PrintStream out = new RedactingPrintStream(console);
         if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")) {
             out.print(Help.text(Commands.ALL, Settings.ALL));
             return args.length == 0 ? 2 : 0;

@@ -141,4 +141,19 @@ class S3IntegrationTest {
             assertFalse(text.contains(SECRET), "the secret key leaked");
         }
     }
+
+    @Test
+    void theRunLockOnS3AdmitsOneWriterAtATime() throws Exception {
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        String lock = ai.sisom.jobs.output.RunLock.onDirectory("s3a://lake/locktest/work");
+        PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+        try (var first = ai.sisom.jobs.output.RunLock.acquire(lock, java.time.Duration.ofMinutes(30), conf, quiet)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> ai.sisom.jobs.output.RunLock.acquire(lock, java.time.Duration.ofMinutes(30), conf, quiet));
+            assertTrue(e.getMessage().contains("another sisom run is writing here"), e.getMessage());
+        }
+        // released: the next writer gets it
+        ai.sisom.jobs.output.RunLock.acquire(lock, java.time.Duration.ofMinutes(30), conf, quiet).close();
+        assertFalse(new Path(lock).getFileSystem(conf).exists(new Path(lock)));
+    }
 }

@@ -38,9 +38,10 @@ final class ScoreCommand implements Command {
             Configuration hc = spark.sparkContext().hadoopConfiguration();
             SisomReference ref = ReferenceIO.read(referenceDir, hc);
             ScoreStep.checkCompatible(ref, ScoreStep.featureModel(poolDir, hc));
-            Dataset<Row> features = spark.read().parquet(poolDir);
+            ScoreStep.Deduplicated features = ScoreStep.deduplicate(spark.read().parquet(poolDir));
             ScoreStep.Summary summary = AtomicOutput.write(output, hc, staged -> {
-                ScoreStep.Summary sum = ScoreStep.into(spark, features, ref, scoring, staged);
+                ScoreStep.Summary sum = ScoreStep.into(spark, features.unique(), ref, scoring, staged);
+                ScoreStep.writeDuplicates(features, staged, sum.json());
                 JsonFiles.write(sum.json(), staged.staged("summary.json"), hc);
                 if (report.enabled()) {
                     Dataset<Row> thumbs = images == null ? null : ImageSources.read(spark, images.format(),
@@ -50,6 +51,7 @@ final class ScoreCommand implements Command {
                 return sum;
             });
             out.printf(Locale.ROOT, "sisom score: %.1f s%n", (System.nanoTime() - t0) / 1e9);
+            ScoreStep.printDuplicates(out, summary.json());
             ScoreStep.print(out, summary, output, report);
             return 0;
         };

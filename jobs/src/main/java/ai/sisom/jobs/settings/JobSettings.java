@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
-import java.util.regex.Pattern;
 
 /**
  * A job's settings, parsed once: a properties file plus {@code --set key=value} overrides (which win). Every
@@ -20,8 +19,6 @@ import java.util.regex.Pattern;
  * (without overriding what spark-submit already set).
  */
 public final class JobSettings {
-    private static final Pattern SECRET = Pattern.compile("(?i).*(secret|password|token|credential|access\\.key).*");
-
     /** A raw value and where it was given. */
     private record Raw(String value, String origin) {}
 
@@ -79,8 +76,8 @@ public final class JobSettings {
             try {
                 values.put(s, s.parse(v));
             } catch (IllegalArgumentException bad) {
-                throw new SettingsException("setting '" + key + "' " + bad.getMessage() + ", got '" + v + "' ("
-                        + e.getValue().origin() + ")");
+                throw new SettingsException("setting '" + key + "' " + bad.getMessage() + ", got '"
+                        + Redaction.value(key, v) + "' (" + e.getValue().origin() + ")");
             }
         }
         for (List<Setting<?>> group : Settings.TOGETHER) {
@@ -150,7 +147,7 @@ public final class JobSettings {
     public String describe() {
         StringBuilder b = new StringBuilder();
         raw.forEach((k, v) -> b.append("  ").append(k).append(" = ")
-                .append(SECRET.matcher(k).matches() ? "****" : v.value()).append('\n'));
+                .append(Redaction.value(k, v.value())).append('\n'));
         return b.toString();
     }
 }

@@ -46,6 +46,15 @@ public final class Options {
             return new Reference(s.require(STEEPNESS, command), s.get(D_OUT), s.get(SUBSET_DELTA), s.get(SUBSET_SIZE));
         }
 
+        /** The settings as a reference records them (what it was built from), by name. */
+        public java.util.Map<String, String> describe() {
+            java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+            m.put("steepness", steepness);
+            m.put("dOut", dOut.name().toLowerCase(java.util.Locale.ROOT));
+            m.put("subset", subsetDelta == null ? "none" : "delta " + subsetDelta + ", size " + subsetSize);
+            return m;
+        }
+
         /** The Spark ML estimator that builds it; feature tables written by extract call the label column label. */
         public SisomEstimator estimator() {
             SisomEstimator e = new SisomEstimator().setSteepness(steepness).setDOutVariant(dOut)

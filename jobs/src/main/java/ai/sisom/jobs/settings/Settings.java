@@ -41,8 +41,8 @@ public final class Settings {
             ImageSources.LABEL, "the label column of labeled Parquet and manifest inputs (it is called `label` in the "
                     + "feature tables)", EXTRACT, IMPORT, RUN);
     public static final Setting<String> INPUT_PARTITION_COLUMN = Setting.text("sisom.input.partitionColumn", "column",
-            null, "the pool's Hive-style partition column (`date=2026-11-23/`): `run` extracts only partitions it has "
-                    + "not extracted before; `extract` writes partitioned by it", EXTRACT, RUN);
+            null, "the pool's Hive-style partition column (`date=2026-11-23/`): `run` extracts only partitions whose "
+                    + "files it has not extracted yet; `extract` writes partitioned by it", EXTRACT, RUN);
     public static final Setting<String> LABELED_PATH = Setting.text("sisom.labeled.path", "path", null,
             "the labeled set (with a label column, or one folder per class for `images`)", RUN);
     public static final Setting<ImageSources.Format> LABELED_FORMAT = Setting.choice("sisom.labeled.format",
@@ -101,12 +101,16 @@ public final class Settings {
     public static final Setting<Integer> REPORT_OOD = Setting.integer("sisom.report.ood", 24, 0,
             "how many of the most out-of-distribution samples the report shows", SCORE_COMMAND, RUN);
 
+    public static final Setting<Integer> LOCK_STALE_MINUTES = Setting.integer("sisom.lock.staleMinutes", 30, 1,
+            "`run` holds a lock on the work and output directories, refreshed while it runs; a lock not refreshed for "
+                    + "this long belongs to a dead run and is taken over", RUN);
+
     /** Every setting, in the order the documentation lists them. */
     public static final List<Setting<?>> ALL = List.of(MODEL, INPUT_PATH, INPUT_FORMAT, INPUT_LABELED, INPUT_ID_COLUMN,
             INPUT_IMAGE_COLUMN, INPUT_LABEL_COLUMN, INPUT_PARTITION_COLUMN, LABELED_PATH, LABELED_FORMAT, BATCH_SIZE,
             RESIZE, PROGRESS_SECONDS, OUTPUT, WORK, LABELED_FEATURES, POOL_FEATURES, REFERENCE, REBUILD_REFERENCE,
             STEEPNESS, D_OUT, SUBSET_DELTA, SUBSET_SIZE, SCORE, LAMBDA, Q, SELECTION, GREEDY_CANDIDATE_FACTOR, REPORT,
-            REPORT_OOD);
+            REPORT_OOD, LOCK_STALE_MINUTES);
 
     /** Settings that only make sense together: both or neither. */
     static final List<List<Setting<?>>> TOGETHER = List.of(List.of(SUBSET_DELTA, SUBSET_SIZE));
