@@ -2,6 +2,8 @@ package ai.sisom.jobs.commands;
 
 import ai.sisom.jobs.output.AtomicOutput;
 import ai.sisom.jobs.output.JsonFiles;
+import ai.sisom.jobs.output.LabelingExport;
+import ai.sisom.jobs.output.OutputTables;
 import ai.sisom.jobs.settings.JobSettings;
 import ai.sisom.jobs.settings.Options;
 import ai.sisom.model.ModelCache;
@@ -55,7 +57,8 @@ final class RunCommand implements Command {
     private record Plan(String work, String referenceDir, boolean rebuild, FeatureExtraction.Settings extraction,
                         Options.Input labeled, Options.Input pool, ImageSources.Options labeledSource,
                         ImageSources.Options source, String partitionColumn,
-                        Options.Reference reference, Options.Scoring scoring, Options.Report report, String output) {}
+                        Options.Reference reference, Options.Scoring scoring, Options.Report report, String output,
+                        Options.Labeling labeling, OutputTables tables) {}
 
     @Override
     public Job prepare(JobSettings s) {
@@ -65,7 +68,8 @@ final class RunCommand implements Command {
                 Options.extraction(s, RUN), needsLabeled(s) ? Options.Input.labeled(s, RUN) : null,
                 Options.Input.pool(s, RUN),
                 Options.source(s, true), Options.source(s, false), s.get(INPUT_PARTITION_COLUMN), Options.Reference.from(s, RUN),
-                Options.Scoring.from(s), Options.Report.from(s), s.require(OUTPUT, RUN));
+                Options.Scoring.from(s), Options.Report.from(s), s.require(OUTPUT, RUN), Options.Labeling.from(s),
+                Options.tables(s));
         return (spark, out) -> run(spark, p, out);
     }
 
@@ -82,6 +86,7 @@ final class RunCommand implements Command {
         ScoreStep.checkCompatible(ref, meta);
 
         List<String> units = p.partitionColumn() == null ? List.of("all")
+                : isTable(p.pool().format()) ? tablePartitions(spark, p)
                 : partitions(p.pool().path(), p.partitionColumn(), hc);
         List<String> fresh = extractNew(spark, p, units, out);
 
@@ -102,15 +107,20 @@ final class RunCommand implements Command {
             allRejections.forEach(r -> byReason.put(r.getString(0), r.getLong(1)));
             j.put("rejectedByReason", byReason);
             JsonFiles.write(j, staged.staged("summary.json"), hc);
+            // thumbnails and the labeling export come from the pool itself: its images are read once more, by id
+            Dataset<Row> images = null;
+            for (String unit : units) {
+                Dataset<Row> u = unitInput(spark, p, unit).select(ImageSources.ID, ImageSources.IMAGE);
+                images = images == null ? u : images.unionByName(u);
+            }
             if (p.report().enabled()) {
-                // thumbnails come from the pool itself: its images are read once more, filtered by id
-                Dataset<Row> images = null;
-                for (String unit : units) {
-                    Dataset<Row> u = unitInput(spark, p, unit).select(ImageSources.ID, ImageSources.IMAGE);
-                    images = images == null ? u : images.unionByName(u);
-                }
                 ScoreStep.writeReport(spark, p.report(), staged, images, j);
             }
+            if (p.labeling().enabled()) {
+                LabelingExport.writeStaged(spark, staged, p.output(), images, ref.classNames(), (String) j.get("score"),
+                        p.labeling().imageUri(), out);
+            }
+            p.tables().write(spark, staged, out);
             return sum;
         });
         out.printf(Locale.ROOT, "sisom run: done in %.1f s; %d samples scored, %d rejected in total%n",
@@ -177,16 +187,48 @@ final class RunCommand implements Command {
     /** One unit of the pool as extraction reads it: ids prefixed with the partition for image trees. */
     private static Dataset<Row> unitInput(SparkSession spark, Plan p, String unit) {
         String col = p.partitionColumn();
+        if (col != null && isTable(p.pool().format())) {
+            // a table's partitions are values of its column, not directories: the unit is a filter
+            Dataset<Row> all = ImageSources.read(spark, p.pool().format(), p.pool().path(), p.source());
+            return all.filter(all.col(col).cast("string").equalTo(unit.substring(unit.indexOf('=') + 1)));
+        }
         String src = col == null ? p.pool().path() : p.pool().path() + "/" + unit;
         Dataset<Row> in = ImageSources.read(spark, p.pool().format(), src, p.source());
         if (col != null) {
             String value = unit.substring(unit.indexOf('=') + 1);
-            if (p.pool().format() == ImageSources.Format.IMAGES) {
+            if (p.pool().format().kind() == ImageSources.Format.IMAGES) {
                 in = in.withColumn(ImageSources.ID, concat(lit(unit + "/"), in.col(ImageSources.ID)));
             }
             in = in.withColumn(col, lit(value));
         }
         return in;
+    }
+
+    /** Catalog tables and data sources such as Delta are read whole and partitioned by value, not by directory. */
+    private static boolean isTable(ImageSources.SourceFormat f) {
+        return f.kind() == ImageSources.Format.TABLE || f.kind() == ImageSources.Format.DATA_SOURCE;
+    }
+
+    /** The partition values of a table pool, as units {@code column=value}, sorted. */
+    private static List<String> tablePartitions(SparkSession spark, Plan p) {
+        String col = p.partitionColumn();
+        Dataset<Row> all = ImageSources.read(spark, p.pool().format(), p.pool().path(), p.source());
+        if (!java.util.Arrays.asList(all.columns()).contains(col)) {
+            throw new IllegalArgumentException("the pool " + p.pool().path() + " has no partition column '" + col
+                    + "' (sisom.input.partitionColumn); its columns: " + java.util.Arrays.toString(all.columns()));
+        }
+        List<String> out = new ArrayList<>();
+        for (Row r : all.select(all.col(col).cast("string")).distinct().collectAsList()) {
+            if (r.isNullAt(0)) {
+                throw new IllegalArgumentException("the pool " + p.pool().path() + " has rows with a null '" + col + "'");
+            }
+            out.add(col + "=" + r.getString(0));
+        }
+        if (out.isEmpty()) {
+            throw new IllegalArgumentException("the pool " + p.pool().path() + " is empty");
+        }
+        out.sort(null);
+        return out;
     }
 
     /** The pool's Hive-style partition directories, sorted. */

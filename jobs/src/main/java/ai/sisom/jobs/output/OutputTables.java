@@ -1,0 +1,44 @@
+package ai.sisom.jobs.output;
+
+import org.apache.spark.sql.DataFrameWriter;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SaveMode;
+import org.apache.spark.sql.SparkSession;
+
+import java.io.PrintStream;
+
+/**
+ * The score table and the selection as catalog tables, beside the result directory: each replaced by the run's
+ * (overwrite). Written from the staged result as the last step before the directory is committed, so a run that
+ * fails earlier changes neither. How atomic the replacement itself is depends on the table format: Delta and
+ * Iceberg overwrite in one commit; a plain Parquet table is rewritten in place.
+ *
+ * @param scores    the score table's name, or null
+ * @param selection the selection's table name, or null
+ * @param format    the table format ({@code delta}, {@code iceberg}, {@code parquet}, ...); null: Spark's default
+ *                  ({@code spark.sql.sources.default})
+ */
+public record OutputTables(String scores, String selection, String format) {
+    public boolean any() {
+        return scores != null || selection != null;
+    }
+
+    public void write(SparkSession spark, AtomicOutput staged, PrintStream out) {
+        if (scores != null) {
+            save(spark, staged.staged("scores"), scores);
+            out.println("  scores table: " + scores);
+        }
+        if (selection != null) {
+            save(spark, staged.staged("selection"), selection);
+            out.println("  selection table: " + selection);
+        }
+    }
+
+    private void save(SparkSession spark, String dir, String table) {
+        DataFrameWriter<Row> w = spark.read().parquet(dir).write().mode(SaveMode.Overwrite);
+        if (format != null) {
+            w = w.format(format);
+        }
+        w.saveAsTable(table);
+    }
+}
