@@ -87,7 +87,41 @@ public final class ImageSources {
                     return of(f);
                 }
             }
+            List<String> sources = dataSources();
+            if (!sources.contains(v.toLowerCase(Locale.ROOT)) && !isClass(v)) {
+                throw new IllegalArgumentException("must be parquet, images, manifest, table or a Spark data source on "
+                        + "the classpath (" + String.join(", ", sources) + ", or a provider class name)");
+            }
             return new SourceFormat(Format.DATA_SOURCE, v);
+        }
+
+        /**
+         * The short names of the data sources on the classpath, as Spark finds them (the ServiceLoader of
+         * DataSourceRegister): checked before Spark starts, so a typo is a setting error, not a failed job.
+         */
+        static List<String> dataSources() {
+            List<String> names = new ArrayList<>();
+            ClassLoader cl = Thread.currentThread().getContextClassLoader();
+            java.util.ServiceLoader<org.apache.spark.sql.sources.DataSourceRegister> loader = java.util.ServiceLoader.load(
+                    org.apache.spark.sql.sources.DataSourceRegister.class, cl);
+            for (var it = loader.stream().iterator(); it.hasNext(); ) {
+                try {
+                    names.add(it.next().get().shortName().toLowerCase(Locale.ROOT));
+                } catch (java.util.ServiceConfigurationError | RuntimeException | LinkageError ignored) {
+                    // a provider that cannot load here cannot read the pool either
+                }
+            }
+            names.sort(null);
+            return names.stream().distinct().toList();
+        }
+
+        private static boolean isClass(String name) {
+            try {
+                Class.forName(name, false, Thread.currentThread().getContextClassLoader());
+                return true;
+            } catch (ClassNotFoundException | LinkageError e) {
+                return false;
+            }
         }
 
         @Override

@@ -23,7 +23,7 @@ public record OutputTables(String scores, String selection, String format) {
         return scores != null || selection != null;
     }
 
-    public void write(SparkSession spark, AtomicOutput staged, PrintStream out) {
+    public void write(SparkSession spark, AtomicOutput staged, PrintStream out) throws Exception {
         if (scores != null) {
             save(spark, staged.staged("scores"), scores);
             out.println("  scores table: " + scores);
@@ -34,8 +34,29 @@ public record OutputTables(String scores, String selection, String format) {
         }
     }
 
-    private void save(SparkSession spark, String dir, String table) {
-        DataFrameWriter<Row> w = spark.read().parquet(dir).write().mode(SaveMode.Overwrite);
+    /** Spark's built-in file formats: tables of the session catalog without a replace of their own. */
+    private static final java.util.Set<String> FILE_FORMATS = java.util.Set.of("parquet", "orc", "csv", "json", "avro",
+            "text");
+
+    private void save(SparkSession spark, String dir, String table) throws Exception {
+        var df = spark.read().parquet(dir);
+        if (format != null && !FILE_FORMATS.contains(format.toLowerCase(java.util.Locale.ROOT))) {
+            // Delta, Iceberg and other catalog formats: create or replace in one commit
+            try {
+                df.writeTo(table).using(format).createOrReplace();
+            } catch (Exception e) { // AnalysisException, undeclared in Scala
+                if (!(e instanceof org.apache.spark.sql.AnalysisException)
+                        || !String.valueOf(e.getMessage()).contains("does not support truncate")) {
+                    throw e;
+                }
+                // Spark 3.5.9 writes a replace as a truncating overwrite that Delta 3.3's staged table does not
+                // accept: there the replacement is a drop and a create, not one commit
+                spark.sql("DROP TABLE IF EXISTS " + table);
+                df.writeTo(table).using(format).create();
+            }
+            return;
+        }
+        DataFrameWriter<Row> w = df.write().mode(SaveMode.Overwrite);
         if (format != null) {
             w = w.format(format);
         }
