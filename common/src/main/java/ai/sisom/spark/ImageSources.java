@@ -50,7 +50,12 @@ public final class ImageSources {
         /** A directory tree of image files; id = path relative to the root; optional label = first directory. */
         IMAGES,
         /** A CSV manifest with header {@code path,id[,label]}; relative paths are resolved against its folder. */
-        MANIFEST;
+        MANIFEST,
+        /** A metastore (catalog) table, named instead of a path: columns as for PARQUET. */
+        TABLE,
+        /** Any other Spark data source ({@code delta}, {@code iceberg}, {@code orc}, {@code avro}, ...): columns as
+         *  for PARQUET, read with {@code spark.read().format(name).load(path)}. */
+        DATA_SOURCE;
 
         public static Format parse(String s) {
             try {
@@ -58,6 +63,74 @@ public final class ImageSources {
             } catch (IllegalArgumentException | NullPointerException e) {
                 throw new IllegalArgumentException("unknown input format '" + s + "': use parquet, images or manifest");
             }
+        }
+    }
+
+    /**
+     * A format as users name it: {@code parquet}, {@code images}, {@code manifest}, {@code table} (the path is a
+     * metastore table name), or the name of any other Spark data source, passed to {@code spark.read().format}.
+     */
+    public record SourceFormat(Format kind, String dataSource) implements Serializable {
+        public static SourceFormat of(Format kind) {
+            return new SourceFormat(kind, null);
+        }
+
+        /** The name as users write it. */
+        @Override
+        public String toString() {
+            return dataSource != null ? dataSource : kind.name().toLowerCase(Locale.ROOT);
+        }
+
+        public static SourceFormat parse(String s) {
+            String v = s.trim();
+            if (!v.matches("[A-Za-z][A-Za-z0-9_.-]*")) {
+                throw new IllegalArgumentException("must be parquet, images, manifest, table or a Spark data source name");
+            }
+            for (Format f : List.of(Format.PARQUET, Format.IMAGES, Format.MANIFEST, Format.TABLE)) {
+                if (f.name().equalsIgnoreCase(v)) {
+                    return of(f);
+                }
+            }
+            List<String> sources = dataSources();
+            if (!sources.contains(v.toLowerCase(Locale.ROOT)) && !isClass(v)) {
+                throw new IllegalArgumentException("must be parquet, images, manifest, table or a Spark data source on "
+                        + "the classpath (" + String.join(", ", sources) + ", or a provider class name)");
+            }
+            return new SourceFormat(Format.DATA_SOURCE, v);
+        }
+
+        /**
+         * The short names of the data sources on the classpath, as Spark finds them (the ServiceLoader of
+         * DataSourceRegister): checked before Spark starts, so a typo is a setting error, not a failed job.
+         */
+        static List<String> dataSources() {
+            List<String> names = new ArrayList<>();
+            ClassLoader cl = Thread.currentThread().getContextClassLoader();
+            java.util.ServiceLoader<org.apache.spark.sql.sources.DataSourceRegister> loader = java.util.ServiceLoader.load(
+                    org.apache.spark.sql.sources.DataSourceRegister.class, cl);
+            for (var it = loader.stream().iterator(); it.hasNext(); ) {
+                try {
+                    names.add(it.next().get().shortName().toLowerCase(Locale.ROOT));
+                } catch (java.util.ServiceConfigurationError | RuntimeException | LinkageError ignored) {
+                    // a provider that cannot load here cannot read the pool either
+                }
+            }
+            names.sort(null);
+            return names.stream().distinct().toList();
+        }
+
+        private static boolean isClass(String name) {
+            try {
+                Class.forName(name, false, Thread.currentThread().getContextClassLoader());
+                return true;
+            } catch (ClassNotFoundException | LinkageError e) {
+                return false;
+            }
+        }
+
+        @Override
+        public String toString() {
+            return kind == Format.DATA_SOURCE ? dataSource : kind.name().toLowerCase(Locale.ROOT);
         }
     }
 
@@ -74,10 +147,18 @@ public final class ImageSources {
     private ImageSources() {}
 
     public static Dataset<Row> read(SparkSession spark, Format format, String path, Options o) {
-        Dataset<Row> df = switch (format) {
-            case PARQUET -> parquet(spark, path, o);
+        return read(spark, SourceFormat.of(format), path, o);
+    }
+
+    /** Reads a pool or labeled set; for {@code table} the path is the table's name. */
+    public static Dataset<Row> read(SparkSession spark, SourceFormat format, String path, Options o) {
+        Dataset<Row> df = switch (format.kind()) {
+            case PARQUET -> columns(spark.read().parquet(path), path, o);
             case IMAGES -> imageTree(spark, path, o);
             case MANIFEST -> manifest(spark, path, o);
+            case TABLE -> columns(spark.table(path), "table " + path, o);
+            case DATA_SOURCE -> columns(spark.read().format(format.dataSource()).load(path),
+                    format.dataSource() + " " + path, o);
         };
         if (o.labeled && !Arrays.asList(df.columns()).contains(LABEL)) {
             throw new IllegalArgumentException("labeled input " + path + " has no label column '" + o.labelColumn + "'");
@@ -97,8 +178,8 @@ public final class ImageSources {
         }
     }
 
-    static Dataset<Row> parquet(SparkSession spark, String path, Options o) {
-        Dataset<Row> raw = spark.read().parquet(path);
+    /** A table of id and image bytes (Parquet, a catalog table, any data source) in the common shape. */
+    static Dataset<Row> columns(Dataset<Row> raw, String path, Options o) {
         StructType s = raw.schema();
         require(s, o.imageColumn, DataTypes.BinaryType, path, "imageColumn");
         require(s, o.idColumn, null, path, "idColumn");

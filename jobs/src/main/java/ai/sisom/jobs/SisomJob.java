@@ -12,9 +12,10 @@ import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 
 import java.io.PrintStream;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The command line, for spark-submit and the embedded local runner: {@code SisomJob <command> [--conf FILE]
@@ -64,7 +65,12 @@ public final class SisomJob {
                         + "'; usage: SisomJob <command> [--conf FILE] [--set key=value ...] (--help for more)");
             }
         }
-        JobSettings settings = JobSettings.load(confFile == null ? null : Paths.get(confFile), overrides);
+        // spark-submit passes its --conf, --files and --properties-file settings to the driver as system properties
+        Map<String, String> sparkConf = new TreeMap<>();
+        for (var e : new SparkConf(true).getAll()) {
+            sparkConf.put(e._1(), e._2());
+        }
+        JobSettings settings = JobSettings.load(confFile, overrides, sparkConf);
         Command.Job job = command.prepare(settings);
         org.slf4j.LoggerFactory.getLogger(SisomJob.class).info("sisom {} settings:\n{}", command.name(),
                 settings.describe());

@@ -154,7 +154,7 @@ class LocalClusterTest {
             b = b.config("spark.executor.extraClassPath", String.join(File.pathSeparator, dirs))
                     .config("spark.executor.memory", "1g")
                     // the launcher looks for a source build unless told the Scala version
-                    .config("spark.executorEnv.SPARK_SCALA_VERSION", "2.13")
+                    .config("spark.executorEnv.SPARK_SCALA_VERSION", System.getProperty("sisom.scala.binary.version", "2.13"))
                     .config("spark.executor.extraJavaOptions", opens);
         }
         SparkSession spark = b.getOrCreate();

@@ -2,6 +2,8 @@ package ai.sisom.jobs.commands;
 
 import ai.sisom.jobs.output.AtomicOutput;
 import ai.sisom.jobs.output.JsonFiles;
+import ai.sisom.jobs.output.LabelingExport;
+import ai.sisom.jobs.output.OutputTables;
 import ai.sisom.jobs.output.RunLock;
 import ai.sisom.jobs.settings.JobSettings;
 import ai.sisom.jobs.settings.Options;
@@ -63,7 +65,8 @@ final class RunCommand implements Command {
     private record Plan(String work, String referenceDir, boolean rebuild, FeatureExtraction.Settings extraction,
                         Options.Input labeled, Options.Input pool, ImageSources.Options labeledSource,
                         ImageSources.Options source, String partitionColumn, Options.Reference reference,
-                        Options.Scoring scoring, Options.Report report, String output, Duration lockStale) {}
+                        Options.Scoring scoring, Options.Report report, String output, Duration lockStale,
+                        Options.Labeling labeling, OutputTables tables) {}
 
     @Override
     public Job prepare(JobSettings s) {
@@ -73,7 +76,8 @@ final class RunCommand implements Command {
                 Options.extraction(s, RUN), needsLabeled(s) ? Options.Input.labeled(s, RUN) : null,
                 Options.Input.pool(s, RUN), Options.source(s, true), Options.source(s, false),
                 s.get(INPUT_PARTITION_COLUMN), Options.Reference.from(s, RUN), Options.Scoring.from(s),
-                Options.Report.from(s), s.require(OUTPUT, RUN), Duration.ofMinutes(s.get(LOCK_STALE_MINUTES)));
+                Options.Report.from(s), s.require(OUTPUT, RUN), Duration.ofMinutes(s.get(LOCK_STALE_MINUTES)),
+                Options.Labeling.from(s), Options.tables(s));
         return (spark, out) -> {
             Configuration hc = spark.sparkContext().hadoopConfiguration();
             try (RunLock w = RunLock.acquire(RunLock.onDirectory(p.work()), p.lockStale(), hc, out);
@@ -96,7 +100,7 @@ final class RunCommand implements Command {
         SisomReference ref = reference(spark, p, modelPrint, out);
         ScoreStep.checkCompatible(ref, meta);
 
-        List<Unit> units = units(p, hc);
+        List<Unit> units = units(spark, p, hc);
         List<String> fresh = extractNew(spark, p, units, modelPrint, out);
         List<Unit> scored = units.stream().filter(u -> !u.listing().empty()).toList();
         if (scored.isEmpty()) {
@@ -130,15 +134,20 @@ final class RunCommand implements Command {
             j.put("rejectedByReason", byReason);
             ScoreStep.writeDuplicates(dedup, staged, j);
             JsonFiles.write(j, staged.staged("summary.json"), hc);
+            // thumbnails and the labeling export come from the pool itself: its images are read once more, by id
+            Dataset<Row> images = null;
+            for (Unit unit : scored) {
+                Dataset<Row> u = unitInput(spark, p, unit.name()).select(ImageSources.ID, ImageSources.IMAGE);
+                images = images == null ? u : images.unionByName(u);
+            }
             if (p.report().enabled()) {
-                // thumbnails come from the pool itself: its images are read once more, filtered by id
-                Dataset<Row> images = null;
-                for (Unit unit : scored) {
-                    Dataset<Row> u = unitInput(spark, p, unit.name()).select(ImageSources.ID, ImageSources.IMAGE);
-                    images = images == null ? u : images.unionByName(u);
-                }
                 ScoreStep.writeReport(spark, p.report(), staged, images, j);
             }
+            if (p.labeling().enabled()) {
+                LabelingExport.writeStaged(spark, staged, p.output(), images, ref.classNames(), (String) j.get("score"),
+                        p.labeling().imageUri(), out);
+            }
+            p.tables().write(spark, staged, out);
             return sum;
         });
         out.printf(Locale.ROOT, "sisom run: done in %.1f s; %d samples scored, %d rejected in total%n",
@@ -153,10 +162,11 @@ final class RunCommand implements Command {
         Map<String, String> m = new LinkedHashMap<>();
         m.put("model", modelPrint);
         if (p.labeled() != null) {
-            Fingerprints.Listing l = Fingerprints.listing(p.labeled().path(),
-                    p.labeled().format() != ImageSources.Format.IMAGES, hc);
-            m.put("labeledSet", p.labeled().format().name().toLowerCase(Locale.ROOT) + " " + l.files() + " files "
-                    + l.digest());
+            Fingerprints.Listing l = isTable(p.labeled().format()) ? null : Fingerprints.listing(p.labeled().path(),
+                    p.labeled().format().kind() != ImageSources.Format.IMAGES, hc);
+            // a catalog table or data source is named, not listed: its content is not fingerprinted
+            m.put("labeledSet", p.labeled().format() + " " + p.labeled().path()
+                    + (l == null ? "" : " " + l.files() + " files " + l.digest()));
             m.put("labelColumn", p.labeledSource().labelColumn);
         }
         m.putAll(p.reference().describe());
@@ -230,8 +240,11 @@ final class RunCommand implements Command {
     /** One unit of the pool: a partition directory (or the whole pool) and its current listing. */
     record Unit(String name, Fingerprints.Listing listing) {}
 
-    private static List<Unit> units(Plan p, Configuration hc) throws IOException {
-        boolean dataOnly = p.pool().format() != ImageSources.Format.IMAGES;
+    private static List<Unit> units(SparkSession spark, Plan p, Configuration hc) throws IOException {
+        if (isTable(p.pool().format())) {
+            return tableUnits(spark, p);
+        }
+        boolean dataOnly = p.pool().format().kind() != ImageSources.Format.IMAGES;
         List<Unit> units = new ArrayList<>();
         if (p.partitionColumn() == null) {
             units.add(new Unit("all", Fingerprints.listing(p.pool().path(), dataOnly, hc)));
@@ -337,16 +350,56 @@ final class RunCommand implements Command {
     /** One unit of the pool as extraction reads it: ids prefixed with the partition for image trees. */
     private static Dataset<Row> unitInput(SparkSession spark, Plan p, String unit) {
         String col = p.partitionColumn();
+        if (isTable(p.pool().format())) {
+            // a table's partitions are values of its column, not directories: the unit is a filter
+            Dataset<Row> all = ImageSources.read(spark, p.pool().format(), p.pool().path(), p.source());
+            return col == null ? all : all.filter(all.col(col).cast("string").equalTo(unit.substring(unit.indexOf('=') + 1)));
+        }
         String src = col == null ? p.pool().path() : p.pool().path() + "/" + unit;
         Dataset<Row> in = ImageSources.read(spark, p.pool().format(), src, p.source());
         if (col != null) {
             String value = unit.substring(unit.indexOf('=') + 1);
-            if (p.pool().format() == ImageSources.Format.IMAGES) {
+            if (p.pool().format().kind() == ImageSources.Format.IMAGES) {
                 in = in.withColumn(ImageSources.ID, concat(lit(unit + "/"), in.col(ImageSources.ID)));
             }
             in = in.withColumn(col, lit(value));
         }
         return in;
+    }
+
+    /** Catalog tables and data sources such as Delta are read whole and partitioned by value, not by directory. */
+    private static boolean isTable(ImageSources.SourceFormat f) {
+        return f.kind() == ImageSources.Format.TABLE || f.kind() == ImageSources.Format.DATA_SOURCE;
+    }
+
+    /**
+     * The units of a table pool: one per value of the partition column (or the whole table), each fingerprinted by
+     * its row count and the hash of its ids (a table has no file listing to compare: a partition is done when its
+     * set of ids is unchanged).
+     */
+    private static List<Unit> tableUnits(SparkSession spark, Plan p) {
+        String col = p.partitionColumn();
+        Dataset<Row> all = ImageSources.read(spark, p.pool().format(), p.pool().path(), p.source());
+        if (col != null && !java.util.Arrays.asList(all.columns()).contains(col)) {
+            throw new IllegalArgumentException("the pool " + p.pool().path() + " has no partition column '" + col
+                    + "' (sisom.input.partitionColumn); its columns: " + java.util.Arrays.toString(all.columns()));
+        }
+        org.apache.spark.sql.Column key = col == null ? lit("all") : all.col(col).cast("string");
+        List<Unit> out = new ArrayList<>();
+        for (Row r : all.groupBy(key.as("_unit")).agg(count("*"), org.apache.spark.sql.functions.sum(
+                org.apache.spark.sql.functions.xxhash64(all.col(ImageSources.ID))).cast("string")).collectAsList()) {
+            if (r.isNullAt(0)) {
+                throw new IllegalArgumentException("the pool " + p.pool().path() + " has rows with a null '" + col + "'");
+            }
+            String name = col == null ? "all" : col + "=" + r.getString(0);
+            int rows = (int) r.getLong(1);
+            out.add(new Unit(name, new Fingerprints.Listing(rows, 0, "ids:" + rows + ":" + r.getString(2))));
+        }
+        if (out.isEmpty()) {
+            out.add(new Unit("all", new Fingerprints.Listing(0, 0, "ids:0")));
+        }
+        out.sort(java.util.Comparator.comparing(Unit::name));
+        return out;
     }
 
     /** The pool's Hive-style partition directories, sorted. */

@@ -30,18 +30,29 @@ public final class JobSettings {
         this.values = values;
     }
 
-    /** Loads a properties file (or none) and the overrides, and checks every sisom.* setting. */
+    /** Loads a properties file on local disk (or none) and the overrides, and checks every sisom.* setting. */
     public static JobSettings load(Path file, List<String> overrides) throws IOException {
+        if (file != null && !Files.isRegularFile(file)) {
+            throw new SettingsException("configuration file not found: " + file);
+        }
+        return load(file == null ? null : file.toString(), overrides, Map.of());
+    }
+
+    /**
+     * Loads the {@code --conf} file (or none) wherever the deploy mode put it ({@link ConfFile}: the driver's disk,
+     * a Hadoop URI, a file shipped with {@code --files}) and the overrides, and checks every sisom.* setting.
+     * {@code sparkConf}: the spark.* settings spark-submit passed to the driver.
+     */
+    public static JobSettings load(String conf, List<String> overrides, Map<String, String> sparkConf)
+            throws IOException {
         Map<String, Raw> raw = new TreeMap<>();
-        if (file != null) {
-            if (!Files.isRegularFile(file)) {
-                throw new SettingsException("configuration file not found: " + file);
-            }
+        if (conf != null) {
+            ConfFile.Text t = ConfFile.read(conf, sparkConf);
             Properties p = new Properties();
-            try (Reader r = Files.newBufferedReader(file)) {
+            try (Reader r = new java.io.StringReader(t.text())) {
                 p.load(r);
             }
-            String origin = "in " + file;
+            String origin = "in " + t.origin();
             p.stringPropertyNames().forEach(k -> raw.put(k.trim(), new Raw(p.getProperty(k).trim(), origin)));
         }
         for (String o : overrides) {

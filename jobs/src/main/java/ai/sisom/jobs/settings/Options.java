@@ -30,7 +30,7 @@ public final class Options {
     }
 
     /** Where a set of images is and in what format. */
-    public record Input(String path, ImageSources.Format format) {
+    public record Input(String path, ImageSources.SourceFormat format) {
         public static Input pool(JobSettings s, String command) {
             return new Input(s.require(INPUT_PATH, command), s.require(INPUT_FORMAT, command));
         }
@@ -82,5 +82,18 @@ public final class Options {
         public static Report from(JobSettings s) {
             return new Report(s.get(REPORT), s.get(REPORT_OOD));
         }
+    }
+
+    /** Whether to export the selection for labeling tools, and the image URI prefix they read it under. */
+    public record Labeling(boolean enabled, String imageUri) {
+        public static Labeling from(JobSettings s) {
+            return new Labeling(s.get(LABELING), s.get(LABELING_IMAGE_URI));
+        }
+    }
+
+    /** The catalog tables the score table and the selection are also written to (none by default). */
+    public static ai.sisom.jobs.output.OutputTables tables(JobSettings s) {
+        return new ai.sisom.jobs.output.OutputTables(s.get(OUTPUT_SCORES_TABLE), s.get(OUTPUT_SELECTION_TABLE),
+                s.get(OUTPUT_TABLE_FORMAT));
     }
 }
