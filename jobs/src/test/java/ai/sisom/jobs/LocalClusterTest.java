@@ -6,12 +6,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
-import java.io.File;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -32,20 +29,7 @@ class LocalClusterTest {
     @Test
     void aRunWithTwoExecutorProcessesEqualsTheLocalModeRun() throws Exception {
         Path root = JobTests.repoRoot();
-        Path home = tmp.resolve("spark-home");
-        Path jars = Files.createDirectories(home.resolve("jars"));
-        List<String> dirs = new ArrayList<>();
-        int n = 0;
-        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
-            Path p = Paths.get(entry);
-            if (entry.endsWith(".jar") && Files.isRegularFile(p)) {
-                Files.createSymbolicLink(jars.resolve((n++) + "-" + p.getFileName()), p.toAbsolutePath());
-            } else if (Files.isDirectory(p)) {
-                dirs.add(p.toAbsolutePath().toString()); // target/classes and test-classes
-            }
-        }
-        Files.createDirectories(home.resolve("conf"));
-        String opens = System.getProperty("sisom.test.jvmFlags", "");
+        JobTests.LocalCluster lc = JobTests.LocalCluster.in(tmp);
         String[] args = {"run", "--conf", root.resolve("conf/local-samples.properties").toString(),
                 "--set", "sisom.model=" + root.resolve("data-samples/model/fmnist_resnet18w16.pt"),
                 "--set", "sisom.labeled.path=" + root.resolve("data-samples/labeled/parquet/data"),
@@ -53,28 +37,17 @@ class LocalClusterTest {
                 "--set", "sisom.input.format=parquet",
                 "--set", "sisom.steepness=layer1:0.05,layer2:1,layer3:10,avgpool:50", "--set", "sisom.q=20"};
 
-        Map<String, Double> cluster = runWith("local-cluster[2,1,1024]", args, home, dirs, opens, tmp.resolve("c"));
-        Map<String, Double> local = runWith("local[2]", args, null, dirs, opens, tmp.resolve("l"));
+        Map<String, Double> cluster = runWith("local-cluster[2,1,1024]", args, lc, tmp.resolve("c"));
+        Map<String, Double> local = runWith("local[2]", args, null, tmp.resolve("l"));
         assertEquals(1000, cluster.size());
         assertEquals(local, cluster);
     }
 
-    private static Map<String, Double> runWith(String master, String[] args, Path home, List<String> dirs, String opens,
-                                               Path out) throws Exception {
-        if (home != null) {
-            // workers take SPARK_HOME from spark.test.home when spark.testing is set (no env var from inside a JVM)
-            System.setProperty("spark.testing", "true");
-            System.setProperty("spark.test.home", home.toString());
-        }
-        SparkSession.Builder b = SparkSession.builder().master(master).appName("sisom-local-cluster")
+    private static Map<String, Double> runWith(String master, String[] args, JobTests.LocalCluster lc, Path out)
+            throws Exception {
+        SparkSession.Builder b = lc != null ? lc.builder(master, "sisom-local-cluster")
+                : SparkSession.builder().master(master).appName("sisom-local-cluster")
                 .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2");
-        if (home != null) {
-            b = b.config("spark.executor.extraClassPath", String.join(File.pathSeparator, dirs))
-                    .config("spark.executor.memory", "1g")
-                    // the launcher looks for a source build unless told the Scala version
-                    .config("spark.executorEnv.SPARK_SCALA_VERSION", "2.13")
-                    .config("spark.executor.extraJavaOptions", opens);
-        }
         SparkSession spark = b.getOrCreate();
         try {
             List<String> a = new ArrayList<>(List.of(args));
@@ -82,7 +55,7 @@ class LocalClusterTest {
             ByteArrayOutputStream buf = new ByteArrayOutputStream();
             int rc = SisomJob.run(a.toArray(new String[0]), new PrintStream(buf, true, StandardCharsets.UTF_8));
             assertEquals(0, rc, buf.toString(StandardCharsets.UTF_8));
-            if (home != null) {
+            if (lc != null) {
                 // two executor processes did the work
                 assertEquals(2, spark.sparkContext().getExecutorMemoryStatus().size() - 1, "executors besides the driver");
                 // and ran libtorch with one thread per task core, not one per host core: Spark sets each executor's
@@ -102,8 +75,7 @@ class LocalClusterTest {
             return scores;
         } finally {
             spark.stop();
-            System.clearProperty("spark.test.home");
-            System.clearProperty("spark.testing");
+            JobTests.LocalCluster.clearProperties();
         }
     }
 }
