@@ -3,9 +3,7 @@ package ai.sisom.reference;
 import ai.djl.Device;
 import org.junit.jupiter.api.Test;
 
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -60,21 +58,10 @@ class DeviceScanTest {
 
     @Test
     void randomQueriesAcrossColumnBlocksGiveTheHostScansAnswers() {
-        Random rnd = new Random(11);
-        ReferenceSet set = NearestKernelTest.randomSet(rnd, 700, 7, 33, false);
-        int n = 900;   // a batch of 1,024 and more: several batches would need n > 1024; one full, one not
-        float[] q = new float[n * 33];
-        int[] cls = new int[n];
-        int[] ex = new int[n];
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < 33; j++) {
-                q[i * 33 + j] = (float) (1 / (1 + Math.exp(-rnd.nextGaussian())));
-            }
-            cls[i] = rnd.nextInt(7);
-            ex[i] = -1;
-        }
-        bothScans(set, 128, q, n, cls, ex, true);
-        bothScans(set, 128, q, n, cls, ex, false);
+        // more queries than one batch of the other-class search (1,024)
+        NearestKernelTest.Case c = NearestKernelTest.randomQueries(new Random(11), 1500);
+        bothScans(c.set(), 128, c.q(), c.n(), c.cls(), c.ex(), true);
+        bothScans(c.set(), 128, c.q(), c.n(), c.cls(), c.ex(), false);
     }
 
     @Test
@@ -91,25 +78,13 @@ class DeviceScanTest {
     @Test
     void crowdsOfTiesBeyondTheCandidateLimitGoToTheExhaustiveSearchAsOnTheHost() {
         for (int perClass : new int[]{30, NearestKernel.MAX_CANDIDATES + 16}) {
-            int n = 2 * perClass;
-            List<String> ids = new ArrayList<>();
-            List<float[]> z = new ArrayList<>();
-            int[] labels = new int[n];
-            int[] src = new int[n];
-            for (int i = 0; i < n; i++) {
-                ids.add(String.format("p%04d", n - 1 - i));
-                labels[i] = i % 2;
-                src[i] = i;
-                z.add(new float[]{0.25f + labels[i] * 0.5f, 0.5f, 0.5f});
-            }
-            ReferenceSet set = ReferenceSet.of(ids, labels, z, src, List.of("a", "b"));
-            float[] q = {0.3f, 0.5f, 0.5f, 0.7f, 0.5f, 0.5f};
-            bothScans(set, 16, q, 2, new int[]{0, 1}, new int[]{-1, 4}, true);
-            int[] cls = new int[n];
-            int[] ex = new int[n];
+            ReferenceSet set = NearestKernelTest.tiedSet(perClass);
+            bothScans(set, 16, NearestKernelTest.TIED_QUERIES, 2, new int[]{0, 1}, new int[]{-1, 4}, true);
+            int[] cls = new int[set.size()];
+            int[] ex = new int[set.size()];
             float[] own = ownPoints(set, cls, ex);
-            bothScans(set, 16, own, n, cls, ex, true);
-            bothScans(set, 16, own, n, cls, ex, false);
+            bothScans(set, 16, own, set.size(), cls, ex, true);
+            bothScans(set, 16, own, set.size(), cls, ex, false);
         }
     }
 
@@ -143,35 +118,12 @@ class DeviceScanTest {
 
     @Test
     void aTinyBallFarFromTheOriginNeedsNoExhaustiveSearchOnTheDeviceEither() {
-        Random rnd = new Random(14);
-        int d = 32;
-        int n = 300;
-        List<String> ids = new ArrayList<>();
-        List<float[]> z = new ArrayList<>();
-        int[] labels = new int[n];
-        int[] src = new int[n];
-        float[] q = new float[n * d];
-        int[] cls = new int[n];
-        int[] ex = new int[n];
-        for (int i = 0; i < n; i++) {
-            ids.add(String.format("t%04d", i));
-            labels[i] = i % 3;
-            src[i] = i;
-            float[] x = new float[d];
-            for (int j = 0; j < d; j++) {
-                x[j] = (float) (0.5 + 1e-4 * (rnd.nextGaussian() + labels[i]));
-                q[i * d + j] = (float) (0.5 + 1e-4 * (rnd.nextGaussian() + labels[i]));
-            }
-            z.add(x);
-            cls[i] = labels[i];
-            ex[i] = -1;
-        }
-        ReferenceSet set = ReferenceSet.of(ids, labels, z, src, List.of("a", "b", "c"));
-        try (NearestKernel k = new NearestKernel(set, 16384, Device.cpu(), true)) {
-            k.search(q, n, cls, ex, true);
+        NearestKernelTest.Case c = NearestKernelTest.tinyBall(14);
+        try (NearestKernel k = new NearestKernel(c.set(), 16384, Device.cpu(), true)) {
+            k.search(c.q(), c.n(), c.cls(), c.ex(), true);
             assertEquals(0, k.exhaustiveSearches());
         }
-        bothScans(set, 16384, q, n, cls, ex, true);
+        bothScans(c.set(), 16384, c.q(), c.n(), c.cls(), c.ex(), true);
     }
 
     @Test
