@@ -10,7 +10,9 @@ import org.junit.jupiter.api.Test;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.*;
@@ -67,20 +69,27 @@ class FeedingTest {
     @Test
     void anAbandonedExtractionStopsItsDecodeThreads() throws Exception {
         FeatureExtractor fx = new FeatureExtractor(model, pre, 8, 2);
-        long before = decodeThreads();
+        Set<Thread> before = decodeThreads();
         FeatureExtractor.Extraction e = fx.extract(items.iterator());
         assertTrue(e.hasNext());
         e.next();
-        assertTrue(decodeThreads() > before, "decode threads started");
+        Set<Thread> started = decodeThreads();
+        started.removeAll(before);
+        assertFalse(started.isEmpty(), "decode threads started");
         e.close();
-        for (int i = 0; i < 100 && decodeThreads() > before; i++) {
-            Thread.sleep(20);
+        for (Thread t : started) {
+            t.join(5000);
+            assertFalse(t.isAlive(), t.getName() + " stopped");
         }
-        assertEquals(before, decodeThreads(), "decode threads stopped");
     }
 
-    private static long decodeThreads() {
-        return Thread.getAllStackTraces().keySet().stream()
-                .filter(t -> t.getName().startsWith("sisom-decode-") && t.isAlive()).count();
+    private static Set<Thread> decodeThreads() {
+        Set<Thread> out = new HashSet<>();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().startsWith("sisom-decode-") && t.isAlive()) {
+                out.add(t);
+            }
+        }
+        return out;
     }
 }
