@@ -75,12 +75,6 @@ public final class ImageSources {
             return new SourceFormat(kind, null);
         }
 
-        /** The name as users write it. */
-        @Override
-        public String toString() {
-            return dataSource != null ? dataSource : kind.name().toLowerCase(Locale.ROOT);
-        }
-
         public static SourceFormat parse(String s) {
             String v = s.trim();
             if (!v.matches("[A-Za-z][A-Za-z0-9_.-]*")) {

@@ -16,7 +16,10 @@ class ImagePreprocessorTest {
     private static NDManager manager;
 
     @BeforeAll
-    static void start() { manager = NDManager.newBaseManager("PyTorch"); }
+    static void start() {
+        ai.sisom.model.Natives.prepare();
+        manager = NDManager.newBaseManager("PyTorch");
+    }
 
     @AfterAll
     static void stop() { manager.close(); }

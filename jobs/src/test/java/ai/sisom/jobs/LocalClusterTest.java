@@ -6,12 +6,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
-import java.io.File;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
+import java.nio.file.Files;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -29,23 +28,6 @@ class LocalClusterTest {
     @TempDir
     Path tmp;
 
-    /** A SPARK_HOME whose jars/ links this JVM's classpath jars; the class directories are returned. */
-    private Path sparkHome(List<String> dirs) throws Exception {
-        Path home = tmp.resolve("spark-home");
-        Path jars = Files.createDirectories(home.resolve("jars"));
-        int n = 0;
-        for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
-            Path p = Paths.get(entry);
-            if (entry.endsWith(".jar") && Files.isRegularFile(p)) {
-                Files.createSymbolicLink(jars.resolve((n++) + "-" + p.getFileName()), p.toAbsolutePath());
-            } else if (Files.isDirectory(p)) {
-                dirs.add(p.toAbsolutePath().toString()); // target/classes and test-classes
-            }
-        }
-        Files.createDirectories(home.resolve("conf"));
-        return home;
-    }
-
     private static String[] runArgs(Path root) {
         return new String[]{"run", "--conf", root.resolve("conf/local-samples.properties").toString(),
                 "--set", "sisom.model=" + root.resolve("data-samples/model/fmnist_resnet18w16.pt"),
@@ -58,12 +40,9 @@ class LocalClusterTest {
     @Test
     void aRunWithTwoExecutorProcessesEqualsTheLocalModeRun() throws Exception {
         Path root = JobTests.repoRoot();
-        List<String> dirs = new ArrayList<>();
-        Path home = sparkHome(dirs);
-        String opens = System.getProperty("sisom.test.jvmFlags", "");
-        Map<String, Double> cluster = runWith("local-cluster[2,1,1024]", runArgs(root), home, dirs, opens,
-                tmp.resolve("c"), null);
-        Map<String, Double> local = runWith("local[2]", runArgs(root), null, dirs, opens, tmp.resolve("l"), null);
+        JobTests.LocalCluster lc = JobTests.LocalCluster.in(tmp);
+        Map<String, Double> cluster = runWith("local-cluster[2,1,1024]", runArgs(root), lc, tmp.resolve("c"), null);
+        Map<String, Double> local = runWith("local[2]", runArgs(root), null, tmp.resolve("l"), null);
         assertEquals(1000, cluster.size());
         assertEquals(local, cluster);
     }
@@ -71,13 +50,11 @@ class LocalClusterTest {
     @Test
     void anExecutorKilledDuringExtractionLeavesEverySampleScoredExactlyOnce() throws Exception {
         Path root = JobTests.repoRoot();
-        List<String> dirs = new ArrayList<>();
-        Path home = sparkHome(dirs);
-        String opens = System.getProperty("sisom.test.jvmFlags", "");
+        JobTests.LocalCluster lc = JobTests.LocalCluster.in(tmp);
         java.util.concurrent.atomic.AtomicReference<String> killed = new java.util.concurrent.atomic.AtomicReference<>();
         java.util.concurrent.atomic.AtomicInteger failed = new java.util.concurrent.atomic.AtomicInteger();
-        Map<String, Double> scores = runWith("local-cluster[2,1,1024]", runArgs(root), home, dirs, opens,
-                tmp.resolve("k"), spark -> spark.sparkContext().addSparkListener(new org.apache.spark.scheduler.SparkListener() {
+        Map<String, Double> scores = runWith("local-cluster[2,1,1024]", runArgs(root), lc, tmp.resolve("k"),
+                spark -> spark.sparkContext().addSparkListener(new org.apache.spark.scheduler.SparkListener() {
                     private volatile int extractionStage = -1;
 
                     @Override
@@ -140,23 +117,11 @@ class LocalClusterTest {
         assertEquals(1000, features.stream().map(r -> r.getString(0)).distinct().count());
     }
 
-    private static Map<String, Double> runWith(String master, String[] args, Path home, List<String> dirs, String opens,
-                                               Path out, java.util.function.Consumer<SparkSession> before)
-            throws Exception {
-        if (home != null) {
-            // workers take SPARK_HOME from spark.test.home when spark.testing is set (no env var from inside a JVM)
-            System.setProperty("spark.testing", "true");
-            System.setProperty("spark.test.home", home.toString());
-        }
-        SparkSession.Builder b = SparkSession.builder().master(master).appName("sisom-local-cluster")
+    private static Map<String, Double> runWith(String master, String[] args, JobTests.LocalCluster lc, Path out,
+                                               java.util.function.Consumer<SparkSession> before) throws Exception {
+        SparkSession.Builder b = lc != null ? lc.builder(master, "sisom-local-cluster")
+                : SparkSession.builder().master(master).appName("sisom-local-cluster")
                 .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2");
-        if (home != null) {
-            b = b.config("spark.executor.extraClassPath", String.join(File.pathSeparator, dirs))
-                    .config("spark.executor.memory", "1g")
-                    // the launcher looks for a source build unless told the Scala version
-                    .config("spark.executorEnv.SPARK_SCALA_VERSION", System.getProperty("sisom.scala.binary.version", "2.13"))
-                    .config("spark.executor.extraJavaOptions", opens);
-        }
         SparkSession spark = b.getOrCreate();
         if (before != null) {
             before.accept(spark);
@@ -167,7 +132,7 @@ class LocalClusterTest {
             ByteArrayOutputStream buf = new ByteArrayOutputStream();
             int rc = SisomJob.run(a.toArray(new String[0]), new PrintStream(buf, true, StandardCharsets.UTF_8));
             assertEquals(0, rc, buf.toString(StandardCharsets.UTF_8));
-            if (home != null && before == null) {
+            if (lc != null && before == null) {
                 // two executor processes did the work
                 assertEquals(2, spark.sparkContext().getExecutorMemoryStatus().size() - 1, "executors besides the driver");
                 // and ran libtorch with one thread per task core, not one per host core: Spark sets each executor's
@@ -187,8 +152,7 @@ class LocalClusterTest {
             return scores;
         } finally {
             spark.stop();
-            System.clearProperty("spark.test.home");
-            System.clearProperty("spark.testing");
+            JobTests.LocalCluster.clearProperties();
         }
     }
 }

@@ -7,6 +7,7 @@ import ai.sisom.reference.SisomReference;
 import ai.sisom.scoring.Fusion;
 import ai.sisom.spark.FeatureExtraction;
 import ai.sisom.spark.ImageSources;
+import ai.sisom.spark.TaskGpus;
 
 import static ai.sisom.jobs.settings.Settings.*;
 
@@ -14,9 +15,11 @@ import static ai.sisom.jobs.settings.Settings.*;
 public final class Options {
     private Options() {}
 
-    /** The model, batch size and resize policy of feature extraction. */
+    /** The model, resize policy, and how feature extraction feeds the CPU or the task's GPU. */
     public static FeatureExtraction.Settings extraction(JobSettings s, String command) {
-        return new FeatureExtraction.Settings(s.require(MODEL, command), s.get(BATCH_SIZE), s.get(RESIZE));
+        return new FeatureExtraction.Settings(s.require(MODEL, command), s.get(BATCH_SIZE), s.get(RESIZE),
+                s.get(GPU_BATCH_SIZE), s.get(DECODE_THREADS), s.get(GPU_DECODE_THREADS),
+                TaskGpus.binding(s.get(GPU_CPU_FALLBACK)));
     }
 
     /** Column names of Parquet and manifest inputs; {@code labeled} requires a label. */

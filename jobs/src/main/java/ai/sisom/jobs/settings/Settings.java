@@ -1,6 +1,7 @@
 package ai.sisom.jobs.settings;
 
 import ai.sisom.image.ImagePreprocessor;
+import ai.sisom.model.DeviceBinding;
 import ai.sisom.reference.DOutVariant;
 import ai.sisom.reference.SteepnessSpec;
 import ai.sisom.scoring.Fusion;
@@ -53,7 +54,19 @@ public final class Settings {
     public static final Setting<ImageSources.SourceFormat> LABELED_FORMAT = Setting.parsed("sisom.labeled.format",
             FORMATS, null, ImageSources.SourceFormat::parse, "the labeled set's format (as `sisom.input.format`)", RUN);
     public static final Setting<Integer> BATCH_SIZE = Setting.integer("sisom.batchSize", 64, 1,
-            "images per network batch", EXTRACT, RUN);
+            "images per network batch on the CPU", EXTRACT, RUN);
+    public static final Setting<Integer> DECODE_THREADS = Setting.integer("sisom.decodeThreads", 1, 0,
+            "threads per task that decode the next batch while the network runs the current one, on the CPU; "
+                    + "0 decodes in the task's thread between forwards", EXTRACT, RUN);
+    public static final Setting<Integer> GPU_BATCH_SIZE = Setting.integer("sisom.gpu.batchSize", 512, 1,
+            "images per network batch for a task on a GPU (`spark.task.resource.gpu.amount`; docs/gpu.md)",
+            EXTRACT, RUN);
+    public static final Setting<Integer> GPU_DECODE_THREADS = Setting.integer("sisom.gpu.decodeThreads", 4, 0,
+            "`sisom.decodeThreads` for a task on a GPU: give the task that many cores (`spark.task.cpus`)",
+            EXTRACT, RUN);
+    public static final Setting<Boolean> GPU_CPU_FALLBACK = Setting.flag(DeviceBinding.FALLBACK_SETTING, false,
+            "a task assigned a GPU that the executor's PyTorch natives cannot use (the CPU-only jar, no driver): "
+                    + "`false` fails it, saying what to change; `true` runs it on the CPU with a warning", EXTRACT, RUN);
     public static final Setting<ImagePreprocessor.Resize> RESIZE = Setting.choice("sisom.resize",
             ImagePreprocessor.Resize.class, ImagePreprocessor.Resize.NONE,
             "an image of another size than the model's input: `none` rejects it, naming it; `bilinear` resizes it "
@@ -130,6 +143,7 @@ public final class Settings {
     /** Every setting, in the order the documentation lists them. */
     public static final List<Setting<?>> ALL = List.of(MODEL, INPUT_PATH, INPUT_FORMAT, INPUT_LABELED, INPUT_ID_COLUMN,
             INPUT_IMAGE_COLUMN, INPUT_LABEL_COLUMN, INPUT_PARTITION_COLUMN, LABELED_PATH, LABELED_FORMAT, BATCH_SIZE,
+            DECODE_THREADS, GPU_BATCH_SIZE, GPU_DECODE_THREADS, GPU_CPU_FALLBACK,
             RESIZE, PROGRESS_SECONDS, OUTPUT, WORK, LABELED_FEATURES, POOL_FEATURES, REFERENCE, REBUILD_REFERENCE,
             STEEPNESS, D_OUT, SUBSET_DELTA, SUBSET_SIZE, SCORE, LAMBDA, Q, SELECTION, GREEDY_CANDIDATE_FACTOR, REPORT,
             REPORT_OOD, LABELING, LABELING_IMAGE_URI, OUTPUT_SCORES_TABLE, OUTPUT_SELECTION_TABLE, OUTPUT_TABLE_FORMAT,
