@@ -121,35 +121,37 @@ final class RunCommand implements Command {
         List<Row> allRejections = spark.read().option("header", "true").csv(rejectionDirs)
                 .groupBy("reason").agg(count("*").as("n")).orderBy(desc("n")).collectAsList();
         long rejectedTotal = allRejections.stream().mapToLong(r -> r.getLong(1)).sum();
-        ScoreStep.Deduplicated dedup = ScoreStep.deduplicate(features);
-        ScoreStep.Summary s = AtomicOutput.write(p.output(), hc, staged -> {
-            ScoreStep.Summary sum = ScoreStep.into(spark, dedup.unique(), ref, p.scoring(), staged);
-            Map<String, Object> j = sum.json();
-            j.put("partitions", units.stream().map(Unit::name).toList());
-            j.put("newPartitions", fresh);
-            j.put("emptyPartitions", units.stream().filter(u -> u.listing().empty()).map(Unit::name).toList());
-            j.put("rejected", rejectedTotal);
-            Map<String, Long> byReason = new TreeMap<>();
-            allRejections.forEach(r -> byReason.put(r.getString(0), r.getLong(1)));
-            j.put("rejectedByReason", byReason);
-            ScoreStep.writeDuplicates(dedup, staged, j);
-            JsonFiles.write(j, staged.staged("summary.json"), hc);
-            // thumbnails and the labeling export come from the pool itself: its images are read once more, by id
-            Dataset<Row> images = null;
-            for (Unit unit : scored) {
-                Dataset<Row> u = unitInput(spark, p, unit.name()).select(ImageSources.ID, ImageSources.IMAGE);
-                images = images == null ? u : images.unionByName(u);
-            }
-            if (p.report().enabled()) {
-                ScoreStep.writeReport(spark, p.report(), staged, images, j);
-            }
-            if (p.labeling().enabled()) {
-                LabelingExport.writeStaged(spark, staged, p.output(), images, ref.classNames(), (String) j.get("score"),
-                        p.labeling().imageUri(), out);
-            }
-            p.tables().write(spark, staged, out);
-            return sum;
-        });
+        ScoreStep.Summary s;
+        try (ScoreStep.Deduplicated dedup = ScoreStep.deduplicate(features)) {
+            s = AtomicOutput.write(p.output(), hc, staged -> {
+                ScoreStep.Summary sum = ScoreStep.into(spark, dedup.unique(), ref, p.scoring(), staged);
+                Map<String, Object> j = sum.json();
+                j.put("partitions", units.stream().map(Unit::name).toList());
+                j.put("newPartitions", fresh);
+                j.put("emptyPartitions", units.stream().filter(u -> u.listing().empty()).map(Unit::name).toList());
+                j.put("rejected", rejectedTotal);
+                Map<String, Long> byReason = new TreeMap<>();
+                allRejections.forEach(r -> byReason.put(r.getString(0), r.getLong(1)));
+                j.put("rejectedByReason", byReason);
+                ScoreStep.writeDuplicates(dedup, staged, j);
+                JsonFiles.write(j, staged.staged("summary.json"), hc);
+                // thumbnails and the labeling export come from the pool itself: its images are read once more, by id
+                Dataset<Row> images = null;
+                for (Unit unit : scored) {
+                    Dataset<Row> u = unitInput(spark, p, unit.name()).select(ImageSources.ID, ImageSources.IMAGE);
+                    images = images == null ? u : images.unionByName(u);
+                }
+                if (p.report().enabled()) {
+                    ScoreStep.writeReport(spark, p.report(), staged, images, j);
+                }
+                if (p.labeling().enabled()) {
+                    LabelingExport.writeStaged(spark, staged, p.output(), images, ref.classNames(), (String) j.get("score"),
+                            p.labeling().imageUri(), out);
+                }
+                p.tables().write(spark, staged, out);
+                return sum;
+            });
+        }
         out.printf(Locale.ROOT, "sisom run: done in %.1f s; %d samples scored, %d rejected in total%n",
                 (System.nanoTime() - t0) / 1e9, s.scored(), rejectedTotal);
         ScoreStep.printDuplicates(out, s.json());
@@ -387,7 +389,8 @@ final class RunCommand implements Command {
         org.apache.spark.sql.Column key = col == null ? lit("all") : all.col(col).cast("string");
         List<Unit> out = new ArrayList<>();
         for (Row r : all.groupBy(key.as("_unit")).agg(count("*"), org.apache.spark.sql.functions.sum(
-                org.apache.spark.sql.functions.xxhash64(all.col(ImageSources.ID))).cast("string")).collectAsList()) {
+                // a decimal sum: a long one overflows under ANSI mode
+                org.apache.spark.sql.functions.xxhash64(all.col(ImageSources.ID)).cast("decimal(38,0)")).cast("string")).collectAsList()) {
             if (r.isNullAt(0)) {
                 throw new IllegalArgumentException("the pool " + p.pool().path() + " has rows with a null '" + col + "'");
             }

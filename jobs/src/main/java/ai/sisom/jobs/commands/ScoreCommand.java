@@ -41,23 +41,25 @@ final class ScoreCommand implements Command {
             Configuration hc = spark.sparkContext().hadoopConfiguration();
             SisomReference ref = ReferenceIO.read(referenceDir, hc);
             ScoreStep.checkCompatible(ref, ScoreStep.featureModel(poolDir, hc));
-            ScoreStep.Deduplicated features = ScoreStep.deduplicate(spark.read().parquet(poolDir));
-            ScoreStep.Summary summary = AtomicOutput.write(output, hc, staged -> {
-                ScoreStep.Summary sum = ScoreStep.into(spark, features.unique(), ref, scoring, staged);
-                ScoreStep.writeDuplicates(features, staged, sum.json());
-                JsonFiles.write(sum.json(), staged.staged("summary.json"), hc);
-                Dataset<Row> thumbs = images == null ? null : ImageSources.read(spark, images.format(),
-                        images.path(), source).select(ImageSources.ID, ImageSources.IMAGE);
-                if (report.enabled()) {
-                    ScoreStep.writeReport(spark, report, staged, thumbs, sum.json());
-                }
-                if (labeling.enabled()) {
-                    LabelingExport.writeStaged(spark, staged, output, thumbs, ref.classNames(),
-                            (String) sum.json().get("score"), labeling.imageUri(), out);
-                }
-                tables.write(spark, staged, out);
-                return sum;
-            });
+            ScoreStep.Summary summary;
+            try (ScoreStep.Deduplicated features = ScoreStep.deduplicate(spark.read().parquet(poolDir))) {
+                summary = AtomicOutput.write(output, hc, staged -> {
+                    ScoreStep.Summary sum = ScoreStep.into(spark, features.unique(), ref, scoring, staged);
+                    ScoreStep.writeDuplicates(features, staged, sum.json());
+                    JsonFiles.write(sum.json(), staged.staged("summary.json"), hc);
+                    Dataset<Row> thumbs = images == null ? null : ImageSources.read(spark, images.format(),
+                            images.path(), source).select(ImageSources.ID, ImageSources.IMAGE);
+                    if (report.enabled()) {
+                        ScoreStep.writeReport(spark, report, staged, thumbs, sum.json());
+                    }
+                    if (labeling.enabled()) {
+                        LabelingExport.writeStaged(spark, staged, output, thumbs, ref.classNames(),
+                                (String) sum.json().get("score"), labeling.imageUri(), out);
+                    }
+                    tables.write(spark, staged, out);
+                    return sum;
+                });
+            }
             out.printf(Locale.ROOT, "sisom score: %.1f s%n", (System.nanoTime() - t0) / 1e9);
             ScoreStep.printDuplicates(out, summary.json());
             ScoreStep.print(out, summary, output, report);

@@ -57,7 +57,14 @@ final class ScoreStep {
      * @param sameContent content_hash, ids (groups of two or more different ids with identical bytes)
      */
     record Deduplicated(Dataset<Row> unique, long duplicateRows, Dataset<Row> duplicates, long sameContentGroups,
-                        Dataset<Row> sameContent) {}
+                        Dataset<Row> sameContent) implements AutoCloseable {
+        /** Frees the two cached tables: a session that runs many jobs (tests, a notebook) must not keep them. */
+        @Override
+        public void close() {
+            duplicates.unpersist();
+            sameContent.unpersist();
+        }
+    }
 
     /** Finds duplicate ids and identical images under different ids; only ids seen twice are shuffled. */
     static Deduplicated deduplicate(Dataset<Row> features) {
