@@ -8,6 +8,8 @@ import ai.djl.ndarray.types.Shape;
 import ai.sisom.model.ModelMetadata;
 
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 import javax.imageio.stream.MemoryCacheImageInputStream;
 import java.awt.image.BufferedImage;
 import java.awt.image.IndexColorModel;
@@ -15,6 +17,10 @@ import java.awt.image.Raster;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
 
 /**
  * Turns stored image bytes (PNG, JPEG, BMP, GIF: whatever javax.imageio reads) into the normalised CHW float
@@ -90,17 +96,7 @@ public final class ImagePreprocessor implements Serializable {
         if (bytes == null || bytes.length == 0) {
             throw new InvalidImageException(id, "no image bytes");
         }
-        BufferedImage img;
-        try {
-            // an in-memory stream: ImageIO.read(InputStream) caches through a temporary file by default, which
-            // took about twice the decode CPU on the bundled PNGs (bench/decode.sh)
-            img = ImageIO.read(new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes)));
-        } catch (IOException | RuntimeException e) {
-            throw new InvalidImageException(id, "corrupt image (" + e.getMessage() + ")");
-        }
-        if (img == null) {
-            throw new InvalidImageException(id, "not a readable image (" + bytes.length + " bytes; PNG, JPEG, BMP or GIF expected)");
-        }
+        BufferedImage img = read(id, bytes);
         int h = img.getHeight();
         int w = img.getWidth();
         float[] hwc = pixels(id, img);
@@ -120,6 +116,43 @@ public final class ImagePreprocessor implements Serializable {
                 float v = hwc[p * channels + c] / 255f;
                 out[offset + c * plane + p] = (v - m) / s;
             }
+        }
+    }
+
+    /**
+     * Decodes the bytes with the first javax.imageio reader that takes them. The JPEG reader decodes a truncated
+     * file with a warning and fills the missing part with gray, where PIL refuses it: a warning about missing data
+     * is therefore a rejection, not a partly made-up image.
+     */
+    private static BufferedImage read(String id, byte[] bytes) throws InvalidImageException {
+        // an in-memory stream: ImageIO.read(InputStream) caches through a temporary file by default, which took
+        // about twice the decode CPU on the bundled PNGs (bench/decode.sh)
+        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
+            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+            if (!readers.hasNext()) {
+                throw new InvalidImageException(id, "not a readable image (" + bytes.length
+                        + " bytes; PNG, JPEG, BMP or GIF expected)");
+            }
+            ImageReader reader = readers.next();
+            List<String> truncated = new ArrayList<>();
+            try {
+                reader.setInput(in, true, true);
+                reader.addIIOReadWarningListener((source, warning) -> {
+                    String w = warning.toLowerCase(Locale.ROOT);
+                    if (w.contains("truncated") || w.contains("premature end")) {
+                        truncated.add(warning);
+                    }
+                });
+                BufferedImage img = reader.read(0);
+                if (!truncated.isEmpty()) {
+                    throw new InvalidImageException(id, "truncated image (" + String.join("; ", truncated) + ")");
+                }
+                return img;
+            } finally {
+                reader.dispose();
+            }
+        } catch (IOException | RuntimeException e) {
+            throw new InvalidImageException(id, "corrupt image (" + e.getMessage() + ")");
         }
     }
 

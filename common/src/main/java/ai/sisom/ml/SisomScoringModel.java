@@ -261,8 +261,10 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
 
         @Override
         public void saveImpl(String path) {
-            DefaultParamsWriter.saveMetadata(model, path, sparkSession());
+            // through the writer class, not DefaultParamsWriter.saveMetadata, whose signature differs between Spark 3.5
+            // and 4.x: the same bytecode then persists on every supported Spark
             try {
+                new DefaultParamsWriter(model).session(sparkSession()).save(path);
                 ReferenceIO.write(model.reference, path + "/reference", sparkSession().sparkContext().hadoopConfiguration());
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
@@ -274,7 +276,9 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
         @Override
         public SisomScoringModel load(String path) {
             SparkSession spark = sparkSession();
-            DefaultParamsReader.Metadata meta = DefaultParamsReader.loadMetadata(path, spark,
+            // parseMetadata has one signature on Spark 3.5 and 4.x (loadMetadata has not)
+            String json = spark.read().text(path + "/metadata").first().getString(0);
+            DefaultParamsReader.Metadata meta = DefaultParamsReader.parseMetadata(json,
                     SisomScoringModel.class.getName());
             SisomReference ref;
             try {

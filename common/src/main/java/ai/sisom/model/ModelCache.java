@@ -1,5 +1,6 @@
 package ai.sisom.model;
 
+import ai.djl.Device;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
@@ -14,18 +15,24 @@ import java.nio.file.StandardCopyOption;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * One loaded model per JVM and model version: a Spark executor runs many tasks, and loading the network per task
+ * One loaded model per JVM, model version and device: a Spark executor runs many tasks, and loading the network per task
  * would dominate. A model on a Hadoop file system (s3a://, hdfs://) is copied once to a local directory, because
  * libtorch loads from local files; the copy is keyed by path, length and modification time, so a replaced model
- * is picked up by the next job. Loaded models live as long as the JVM, like executors do.
+ * is picked up by the next job. Loaded models live as long as the JVM, like executors do; the tasks of an executor
+ * that run on one device share its model there.
  */
 public final class ModelCache {
     private static final ConcurrentHashMap<String, SisomModel> MODELS = new ConcurrentHashMap<>();
 
     private ModelCache() {}
 
-    /** The model at a local path, loading it on first use (thread-safe, loaded once). */
+    /** The model at a local path on the CPU, loading it on first use (thread-safe, loaded once). */
     public static SisomModel get(Path modelFile) {
+        return get(modelFile, Device.cpu());
+    }
+
+    /** The model at a local path on a device, loading it on first use (thread-safe, loaded once per device). */
+    public static SisomModel get(Path modelFile, Device device) {
         Path abs = modelFile.toAbsolutePath().normalize();
         String key;
         try {
@@ -33,20 +40,26 @@ public final class ModelCache {
         } catch (IOException e) {
             throw new UncheckedIOException(new IOException("model file not found: " + abs, e));
         }
-        return MODELS.computeIfAbsent(key, k -> load(abs));
+        return MODELS.computeIfAbsent(key + " on " + device, k -> load(abs, device));
     }
 
-    /** The model at any Hadoop URI (local path, file:, hdfs:, s3a:), with its metadata JSON beside it. */
+    /** The model at any Hadoop URI (local path, file:, hdfs:, s3a:), with its metadata JSON beside it, on the CPU. */
     public static SisomModel get(String modelUri, Configuration conf) {
+        return get(modelUri, conf, Device.cpu());
+    }
+
+    /** As {@link #get(String, Configuration)}, on a device. */
+    public static SisomModel get(String modelUri, Configuration conf, Device device) {
         try {
             org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(modelUri);
             FileSystem fs = p.getFileSystem(conf);
             if ("file".equals(fs.getScheme())) {
-                return get(Paths.get(fs.makeQualified(p).toUri()));
+                return get(Paths.get(fs.makeQualified(p).toUri()), device);
             }
             FileStatus st = fs.getFileStatus(p);
             String key = fs.makeQualified(p) + "@" + st.getModificationTime() + "#" + st.getLen();
-            return MODELS.computeIfAbsent(key, k -> load(localCopy(fs, p, k)));
+            // one local copy per model version, whatever the device
+            return MODELS.computeIfAbsent(key + " on " + device, k -> load(localCopy(fs, p, key), device));
         } catch (IOException e) {
             throw new UncheckedIOException(new IOException("cannot read model " + modelUri + ": " + e.getMessage(), e));
         }
@@ -78,9 +91,9 @@ public final class ModelCache {
         return modelUri.substring(0, modelUri.length() - 3) + ".json";
     }
 
-    private static SisomModel load(Path file) {
+    private static SisomModel load(Path file, Device device) {
         try {
-            return SisomModel.load(file);
+            return SisomModel.load(file, device);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

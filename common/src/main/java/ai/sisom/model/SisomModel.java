@@ -33,6 +33,7 @@ public final class SisomModel implements AutoCloseable {
     private final ZooModel<NDList, NDList> model;
     private final ModelMetadata metadata;
     private final Path modelFile;
+    private final NDManager cpu;   // the model's own manager on a CPU model; decoding never runs on a GPU
 
     /** Raw outputs of one batch of n samples, row-major: logits n x K, penultimate n x P, a and g n x D. */
     public record Outputs(int n, float[] logits, float[] penultimate, float[] activations, float[] gradients) {}
@@ -41,6 +42,8 @@ public final class SisomModel implements AutoCloseable {
         this.model = model;
         this.metadata = metadata;
         this.modelFile = modelFile;
+        Device dev = model.getNDManager().getDevice();
+        this.cpu = dev.isGpu() ? NDManager.newBaseManager(Device.cpu(), "PyTorch") : model.getNDManager();
     }
 
     /** Loads {@code model.pt} and its metadata {@code model.json} on DJL's default device (a GPU if present). */
@@ -54,11 +57,7 @@ public final class SisomModel implements AutoCloseable {
      * @param device the device to run on, or null for DJL's default (the first GPU if there is one, else CPU)
      */
     public static SisomModel load(Path modelFile, Device device) throws IOException {
-        // DJL only downloads natives when they are missing; the pytorch-native-cpu jar ships them, and offline
-        // mode turns any attempt into an error instead of a silent network call.
-        if (System.getProperty("ai.djl.offline") == null) {
-            System.setProperty("ai.djl.offline", "true");
-        }
+        Natives.prepare();
         // TorchScript's profiling graph executor breaks the chained autograd.grad calls from the second forward on
         // (DJL-GRADIENTS.md, condition 4); DJL applies this property on every forward, in the calling thread.
         if (System.getProperty(GRAPH_OPTIMIZER) == null) {
@@ -89,7 +88,8 @@ public final class SisomModel implements AutoCloseable {
         try {
             zoo = b.build().loadModel();
         } catch (ModelNotFoundException | MalformedModelException | ai.djl.engine.EngineException e) {
-            throw new IOException("cannot load TorchScript model " + file + ": " + e.getMessage(), e);
+            throw new IOException("cannot load TorchScript model " + file + (device == null ? "" : " on " + device)
+                    + ": " + e.getMessage(), e);
         }
         SisomModel m = new SisomModel(zoo, meta, file);
         try {
@@ -105,8 +105,12 @@ public final class SisomModel implements AutoCloseable {
 
     public Path modelFile() { return modelFile; }
 
-    /** The model's manager: callers create short-lived sub-managers from it (e.g. for resizing). */
+    /** The model's manager, on the model's device. */
     public NDManager manager() { return model.getNDManager(); }
+
+    /** A manager on the CPU (the model's own when the model runs there): callers create short-lived sub-managers
+     * from it, e.g. for resizing while decoding. */
+    public NDManager cpuManager() { return cpu; }
 
     public Device device() { return model.getNDManager().getDevice(); }
 
@@ -123,7 +127,8 @@ public final class SisomModel implements AutoCloseable {
         }
         boolean gradMode = JniUtils.isGradMode();
         try (NDManager sub = model.getNDManager().newSubManager()) {
-            NDArray x = sub.create(images, new Shape(n, c, h, w));
+            // exactly n images: callers pass reused buffers that may be longer
+            NDArray x = sub.create(java.nio.FloatBuffer.wrap(images, 0, n * c * h * w), new Shape(n, c, h, w));
             NDList out = model.getBlock().forward(new ParameterStore(sub, false), new NDList(x), true);
             if (out.size() != 4) {
                 throw new IllegalStateException("expected 4 outputs (logits, penultimate, activations, gradients), got "
@@ -151,6 +156,9 @@ public final class SisomModel implements AutoCloseable {
 
     @Override
     public void close() {
+        if (cpu != model.getNDManager()) {
+            cpu.close();
+        }
         model.close();
     }
 }

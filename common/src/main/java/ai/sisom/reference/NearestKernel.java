@@ -1,8 +1,12 @@
 package ai.sisom.reference;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.sisom.model.Natives;
 import ai.sisom.reference.ReferenceSet.Nearest;
 import ai.sisom.util.Chunks;
 
@@ -25,14 +29,22 @@ import java.util.List;
  * result is therefore identical to
  * {@link ReferenceSet#nearestIn}/{@link ReferenceSet#nearestOutside}, ties included.
  *
+ * <p>On a GPU the products stay on the device and so does the scan's bulk: each row's minimum (and where it sits) and
+ * the count of columns within the candidate limit are computed there, and only those come back, with the rare rows
+ * that hold more than one candidate, which are then scanned here as on the CPU. The CPU reads each product block
+ * in place instead. Both scans make the same candidate lists, so the results are identical; the tests run the
+ * device scan on CPU tensors against the host scan.
+ *
  * <p>Thread-safe: {@link #search} may run in several tasks at once (each call works in its own sub-manager; the
- * reference blocks are only read), so one kernel per set serves a whole executor ({@link ReferenceSet#kernel}).
+ * reference blocks are only read), so one kernel per set and device serves a whole executor
+ * ({@link ReferenceSet#kernel(Device)}).
  */
 public final class NearestKernel implements AutoCloseable {
     private static final int COLUMN_BLOCK = 16384;
 
     private final ReferenceSet set;
     private final NDManager manager;
+    private final boolean deviceScan;
     private final int d;
     private final int m;
     private final int[] colClass;
@@ -51,13 +63,26 @@ public final class NearestKernel implements AutoCloseable {
     /** The best candidates of one query on one side: exact result. */
     public record Hits(Nearest in, Nearest out) {}
 
+    /** A kernel on the CPU. */
     public NearestKernel(ReferenceSet set) {
-        this(set, COLUMN_BLOCK);
+        this(set, Device.cpu());
+    }
+
+    /** A kernel whose reference blocks and products live on {@code device}. */
+    public NearestKernel(ReferenceSet set, Device device) {
+        this(set, COLUMN_BLOCK, device, device.isGpu());
     }
 
     NearestKernel(ReferenceSet set, int columnBlock) {
+        this(set, columnBlock, Device.cpu(), false);
+    }
+
+    /** @param deviceScan scan the products where they live (a GPU's way) rather than reading them in place */
+    NearestKernel(ReferenceSet set, int columnBlock, Device device, boolean deviceScan) {
         this.set = set;
-        this.manager = NDManager.newBaseManager("PyTorch");
+        Natives.prepare();
+        this.manager = NDManager.newBaseManager(device, "PyTorch");
+        this.deviceScan = deviceScan;
         this.d = set.dimension();
         int k = set.numClasses();
         int total = 0;
@@ -133,6 +158,9 @@ public final class NearestKernel implements AutoCloseable {
             }
         }
     }
+
+    /** The device the reference blocks and products live on. */
+    public Device device() { return manager.getDevice(); }
 
     /** Queries that needed the exhaustive double-precision search (near-ties beyond the candidate list). */
     public long exhaustiveSearches() { return exhaustive.sum(); }
@@ -259,6 +287,10 @@ public final class NearestKernel implements AutoCloseable {
                 }
                 try (NDArray approx = x.matMul(blocksT.get(blk))) {     // b x width: |r|^2 - 2 x.r
                     int width = (int) approx.getShape().get(1);
+                    if (deviceScan) {
+                        scanOnDevice(sub, approx, width, blockStart.get(blk), bc, rowClass, skipCol, in, other, err);
+                        continue;
+                    }
                     // a direct view of libtorch's (contiguous, CPU) result: no copy until the scan below, which
                     // must finish before the tensor is closed
                     FloatBuffer values = approx.toByteBuffer(true).order(ByteOrder.nativeOrder()).asFloatBuffer();
@@ -279,6 +311,78 @@ public final class NearestKernel implements AutoCloseable {
             Nearest nOut = outside ? decide(zq, other[i], cls[qi], -1, false) : null;
             out[qi] = new Hits(nIn, nOut);
         }
+    }
+
+    /**
+     * The scan of one block where its products live: the same candidates as {@link #scanRows}, from four vectors of
+     * b numbers copied back (row minima, their columns, the candidate limits sent down, the candidate counts) and
+     * the rows with more than one candidate. A row's one candidate is its minimum's column: the limit is never
+     * below the minimum.
+     */
+    private static void scanOnDevice(NDManager sub, NDArray approx, int width, int start, int cls, int[] rowClass,
+                                     int[] skipCol, Side[] in, Side[] other, double[] err) {
+        int b = rowClass.length;
+        int[] skip = new int[b];
+        boolean anySkip = false;
+        for (int i = 0; i < b; i++) {
+            boolean inner = rowClass[i] == cls;
+            skip[i] = inner && skipCol[i] >= start && skipCol[i] < start + width ? skipCol[i] - start : -1;
+            anySkip |= skip[i] >= 0;
+        }
+        // everything made here is closed before the next block: a batch's sub-manager lives across all blocks
+        try (NDManager scratch = sub.newSubManager()) {
+            NDArray v = approx;
+            if (anySkip) {   // the left-out point: never a candidate
+                NDArray keep = scratch.arange(width).reshape(1, width).neq(scratch.create(skip, new Shape(b, 1)));
+                v = NDArrays.where(keep, approx, scratch.create(Float.POSITIVE_INFINITY));
+                v.attach(scratch);
+            }
+            float[] mins = detached(v.min(new int[]{1}), scratch).toFloatArray();
+            long[] at = detached(v.argMin(1), scratch).toType(DataType.INT64, false).toLongArray();
+            float[] limit = new float[b];
+            boolean any = false;
+            for (int i = 0; i < b; i++) {
+                Side side = rowClass[i] == cls ? in[i] : other[i];
+                limit[i] = Float.NEGATIVE_INFINITY;
+                float m = mins[i];
+                if (side == null || m > side.limit || m == Float.POSITIVE_INFINITY) {
+                    continue;
+                }
+                if (m < side.min) {
+                    side.lower(m, err[i]);
+                }
+                limit[i] = side.limit;
+                any = true;
+            }
+            if (!any) {
+                return;
+            }
+            long[] counts = detached(v.lte(scratch.create(limit, new Shape(b, 1))), scratch).sum(new int[]{1})
+                    .toType(DataType.INT64, false).toLongArray();
+            for (int i = 0; i < b; i++) {
+                if (limit[i] == Float.NEGATIVE_INFINITY) {
+                    continue;
+                }
+                Side side = rowClass[i] == cls ? in[i] : other[i];
+                if (counts[i] == 1) {
+                    side.add(start + (int) at[i], mins[i]);
+                    continue;
+                }
+                float[] row = detached(v.get(i), scratch).toFloatArray();   // a near-tie row: scanned here
+                float t = limit[i];
+                for (int j = 0; j < width; j++) {
+                    if (row[j] <= t) {
+                        side.add(start + j, row[j]);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Moves a result (attached to its operand's manager) to the block's scratch manager, which frees it. */
+    private static NDArray detached(NDArray a, NDManager scratch) {
+        a.attach(scratch);
+        return a;
     }
 
     /** Rows per scan task: below this the fork costs more than the scan. */

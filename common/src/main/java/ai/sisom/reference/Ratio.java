@@ -1,5 +1,6 @@
 package ai.sisom.reference;
 
+import ai.djl.Device;
 import ai.sisom.reference.NearestKernel;
 import ai.sisom.reference.ReferenceSet;
 import ai.sisom.reference.ReferenceSet.Nearest;
@@ -25,6 +26,12 @@ public record Ratio(double dIn, double dOut, double r, boolean dOutZero, Nearest
      * identical to {@link #of} either way.
      */
     public static Ratio[] of(ReferenceSet ref, float[] z, int n, int[] cls, int[] exclude, DOutVariant variant) {
+        return of(ref, z, n, cls, exclude, variant, Device.cpu());
+    }
+
+    /** As {@link #of(ReferenceSet, float[], int, int[], int[], DOutVariant)}, with the kernel on {@code device}. */
+    public static Ratio[] of(ReferenceSet ref, float[] z, int n, int[] cls, int[] exclude, DOutVariant variant,
+                             Device device) {
         int d = ref.dimension();
         if ((long) n * ref.size() < KERNEL_MIN_PAIRS) {
             Ratio[] out = new Ratio[n];
@@ -33,7 +40,8 @@ public record Ratio(double dIn, double dOut, double r, boolean dOutZero, Nearest
             }
             return out;
         }
-        return fromHits(ref, ref.kernel().search(z, n, cls, exclude, variant == DOutVariant.SAMPLE), cls, variant);
+        return fromHits(ref, ref.kernel(device).search(z, n, cls, exclude, variant == DOutVariant.SAMPLE), cls,
+                variant);
     }
 
     /** Ratios from a kernel's answers ({@code search(..., outside = variant == SAMPLE)}). */

@@ -1,5 +1,6 @@
 package ai.sisom.reference;
 
+import ai.djl.Device;
 import java.io.Serializable;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -26,10 +27,10 @@ public final class ReferenceSet implements Serializable {
     private final int[][] sourceIndex;
     private double[][] anchorOut;   // per reference point: distance to the nearest other-class reference point
     private Nearest[][] anchorOutNearest;
-    // the distance kernel, built once per JVM copy of this set (an executor's broadcast value) and shared by its
+    // the distance kernels, built once per device and JVM copy of this set (an executor's broadcast value) and shared by its
     // tasks: building it costs about as much as searching 500 queries against it (bench/scale.sh scores in batches
     // of 2,048). Its native memory is freed by a Cleaner once this set is unreachable.
-    private transient volatile NearestKernel kernel;
+    private transient volatile java.util.concurrent.ConcurrentHashMap<Device, NearestKernel> kernels;
     private static final java.lang.ref.Cleaner CLEANER = java.lang.ref.Cleaner.create();
 
     private ReferenceSet(List<String> classNames, int dimension, float[][] points, String[][] ids, int[][] sourceIndex) {
@@ -244,22 +245,30 @@ public final class ReferenceSet implements Serializable {
     }
 
     /**
-     * The batched distance kernel over this set, shared by every caller in this JVM (it is thread-safe). Not to be
-     * closed by callers: its native memory goes when this set becomes unreachable.
+     * The batched distance kernel over this set on the CPU, shared by every caller in this JVM (it is thread-safe).
+     * Not to be closed by callers: its native memory goes when this set becomes unreachable.
      */
     public NearestKernel kernel() {
-        NearestKernel k = kernel;
-        if (k == null) {
+        return kernel(Device.cpu());
+    }
+
+    /** As {@link #kernel()}, with the reference blocks on {@code device}: one kernel per set, device and JVM. */
+    public NearestKernel kernel(Device device) {
+        java.util.concurrent.ConcurrentHashMap<Device, NearestKernel> all = kernels;
+        if (all == null) {
             synchronized (this) {
-                k = kernel;
-                if (k == null) {
-                    k = new NearestKernel(this);
-                    CLEANER.register(this, k.releaser());
-                    kernel = k;
+                all = kernels;
+                if (all == null) {
+                    all = new java.util.concurrent.ConcurrentHashMap<>();
+                    kernels = all;
                 }
             }
         }
-        return k;
+        return all.computeIfAbsent(device, dev -> {
+            NearestKernel k = new NearestKernel(this, dev);
+            CLEANER.register(this, k.releaser());
+            return k;
+        });
     }
 
     /** Writes the points (and the anchor distances, when computed) in the artifact's binary layout. */

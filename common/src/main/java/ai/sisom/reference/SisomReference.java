@@ -55,10 +55,11 @@ public final class SisomReference implements Serializable {
     private final Map<String, Object> provenance;
     private final OodThreshold ood;
     private final int formatVersion;
+    private final Map<String, String> builtFrom;
 
     private SisomReference(List<String> classNames, List<String> layerNames, Steepness steepness, DOutVariant variant,
                            ReferenceSet set, ReferenceStats stats, Map<String, Object> provenance, OodThreshold ood,
-                           int formatVersion) {
+                           int formatVersion, Map<String, String> builtFrom) {
         this.classNames = List.copyOf(classNames);
         this.layerNames = List.copyOf(layerNames);
         this.steepness = steepness;
@@ -68,6 +69,7 @@ public final class SisomReference implements Serializable {
         this.provenance = provenance;
         this.ood = ood;
         this.formatVersion = formatVersion;
+        this.builtFrom = builtFrom == null ? null : Map.copyOf(builtFrom);
     }
 
     public static SisomReference build(LabeledSet labeled, List<String> classNames, List<String> layerNames,
@@ -103,7 +105,8 @@ public final class SisomReference implements Serializable {
             throw new IllegalArgumentException("degenerate labeled set: sigma_r = " + stats.sigmaR() + ", sigma_E = "
                     + stats.sigmaE() + " (all ratios or all energies are equal); the scores would divide by zero");
         }
-        return new SisomReference(classNames, layerNames, steep, s.variant(), set, stats, prov, null, FORMAT_VERSION);
+        return new SisomReference(classNames, layerNames, steep, s.variant(), set, stats, prov, null, FORMAT_VERSION,
+                null);
     }
 
     /**
@@ -112,7 +115,7 @@ public final class SisomReference implements Serializable {
      */
     public SisomReference withOod(OodThreshold threshold) {
         return new SisomReference(classNames, layerNames, steepness, variant, set, stats, provenance, threshold,
-                FORMAT_VERSION);
+                FORMAT_VERSION, builtFrom);
     }
 
     /** R from the labeled set, or from the given subset of it (point i keeps labeled index i for leave-one-out). */
@@ -153,6 +156,18 @@ public final class SisomReference implements Serializable {
     /** The format version the artifact was read from (the current one for a reference built here). */
     public int formatVersion() { return formatVersion; }
 
+    /**
+     * What the reference was built from, as its builder recorded it (model fingerprint, labeled set, settings), so
+     * that a later run can tell a stale reference from a current one; null when not recorded.
+     */
+    public Map<String, String> builtFrom() { return builtFrom; }
+
+    /** The same reference with {@link #builtFrom} recorded. */
+    public SisomReference withBuiltFrom(Map<String, String> from) {
+        return new SisomReference(classNames, layerNames, steepness, variant, set, stats, provenance, ood,
+                FORMAT_VERSION, from);
+    }
+
     // ---- persistence ------------------------------------------------------------------------------------------
 
     /** The JSON part of the artifact. */
@@ -181,6 +196,9 @@ public final class SisomReference implements Serializable {
             m.put("ood", ood.toMap());
         }
         m.put("provenance", provenance);
+        if (builtFrom != null) {
+            m.put("builtFrom", new java.util.TreeMap<>(builtFrom));
+        }
         JsonUtils.GSON_PRETTY.toJson(m, w);
     }
 
@@ -220,7 +238,7 @@ public final class SisomReference implements Serializable {
         ReferenceStats stats = new ReferenceStats(m.rAvg, m.sigmaR, m.muE, m.sigmaE, m.labeledSamples, m.labeledDOutZero);
         return new SisomReference(m.classNames, m.layerNames, new Steepness(m.steepness, m.layerOffsets),
                 DOutVariant.parse(m.dOutVariant), set, stats,
-                m.provenance == null ? new LinkedHashMap<>() : m.provenance, ood, m.formatVersion);
+                m.provenance == null ? new LinkedHashMap<>() : m.provenance, ood, m.formatVersion, m.builtFrom);
     }
 
     /** The JSON fields, for Gson. */
@@ -240,5 +258,6 @@ public final class SisomReference implements Serializable {
         int labeledDOutZero;
         LinkedHashMap<String, Object> provenance;
         LinkedHashMap<String, Object> ood;
+        LinkedHashMap<String, String> builtFrom;
     }
 }

@@ -1,5 +1,6 @@
 package ai.sisom.scoring;
 
+import ai.djl.Device;
 import ai.sisom.reference.OodThreshold;
 import ai.sisom.reference.Ratio;
 import ai.sisom.reference.ReferenceSet;
@@ -68,16 +69,26 @@ public final class SisomScorer implements Serializable {
      * {@link #score} for each.
      */
     public Scored[] scoreBatch(float[] u, int n, int[] pseudoClass, double[] energy) {
+        return scoreBatch(u, n, pseudoClass, energy, Device.cpu());
+    }
+
+    /** As {@link #scoreBatch(float[], int, int[], double[])}, with the distance kernel on {@code device}. */
+    public Scored[] scoreBatch(float[] u, int n, int[] pseudoClass, double[] energy, Device device) {
         int d = reference.set().dimension();
         float[] z = new float[n * d];
         for (int i = 0; i < n; i++) {
             System.arraycopy(reference.steepness().apply(java.util.Arrays.copyOfRange(u, i * d, (i + 1) * d)), 0, z, i * d, d);
         }
-        return scoreZBatch(z, n, pseudoClass, energy);
+        return scoreZBatch(z, n, pseudoClass, energy, device);
     }
 
     /** As {@link #scoreBatch}, for enhanced features z (packed n x D). */
     public Scored[] scoreZBatch(float[] z, int n, int[] pseudoClass, double[] energy) {
+        return scoreZBatch(z, n, pseudoClass, energy, Device.cpu());
+    }
+
+    /** As {@link #scoreZBatch(float[], int, int[], double[])}, with the distance kernel on {@code device}. */
+    public Scored[] scoreZBatch(float[] z, int n, int[] pseudoClass, double[] energy, Device device) {
         ReferenceSet set = reference.set();
         int[] none = new int[n];
         java.util.Arrays.fill(none, -1);
@@ -86,7 +97,7 @@ public final class SisomScorer implements Serializable {
                 throw new IllegalArgumentException("pseudo-class " + c + " is outside 0.." + (set.numClasses() - 1));
             }
         }
-        Ratio[] ratios = Ratio.of(set, z, n, pseudoClass, none, reference.variant());
+        Ratio[] ratios = Ratio.of(set, z, n, pseudoClass, none, reference.variant(), device);
         Scored[] out = new Scored[n];
         for (int i = 0; i < n; i++) {
             Ratio r = ratios[i];

@@ -1,10 +1,14 @@
 package ai.sisom.spark;
 
-import ai.sisom.features.Batches;
+import ai.djl.Device;
 import ai.sisom.features.FeatureExtractor;
 import ai.sisom.image.ImagePreprocessor;
+import ai.sisom.model.DeviceBinding;
+import ai.sisom.model.DeviceResolver;
 import ai.sisom.model.ModelCache;
+import ai.sisom.model.Natives;
 import ai.sisom.model.SisomModel;
+import org.apache.spark.TaskContext;
 import org.apache.spark.broadcast.Broadcast;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.sql.Dataset;
@@ -14,8 +18,10 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 import org.apache.spark.util.SerializableConfiguration;
+import org.apache.spark.util.TaskCompletionListener;
 
 import java.io.IOException;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -23,7 +29,9 @@ import java.util.List;
 
 /**
  * The images -> features stage on Spark: executors run the DJL model inside {@code mapPartitions}, one batch at a
- * time, with the model loaded once per executor JVM ({@link ModelCache}). Executors read the model from its URI
+ * time, on the task's own GPU when Spark assigned it one ({@link TaskGpus}), else on the CPU, with the model loaded
+ * once per executor JVM and device ({@link ModelCache}); the next batch is decoded on threads of the task's own
+ * while the network runs the current one. Executors read the model from its URI
  * (a path every node can read: S3A, HDFS, or a local path in local mode) rather than through
  * {@code SparkContext.addFile}, whose per-context file registry cannot hold two models of the same file name.
  *
@@ -33,12 +41,36 @@ import java.util.List;
 public final class FeatureExtraction {
     private FeatureExtraction() {}
 
-    /** Settings of the stage. */
-    public record Settings(String modelUri, int batchSize, ImagePreprocessor.Resize resize) implements java.io.Serializable {
+    /**
+     * Settings of the stage.
+     *
+     * @param batchSize        images per network batch on the CPU
+     * @param gpuBatchSize     images per network batch on a GPU
+     * @param decodeThreads    threads per task decoding the next batch during the forward on the CPU (0: none)
+     * @param gpuDecodeThreads the same on a GPU
+     * @param binding          which device each task uses
+     */
+    public record Settings(String modelUri, int batchSize, ImagePreprocessor.Resize resize, int gpuBatchSize,
+                           int decodeThreads, int gpuDecodeThreads, DeviceBinding binding)
+            implements java.io.Serializable {
         public Settings {
-            if (batchSize < 1) {
-                throw new IllegalArgumentException("batchSize must be positive, got " + batchSize);
+            if (batchSize < 1 || gpuBatchSize < 1) {
+                throw new IllegalArgumentException("batch sizes must be positive, got " + batchSize + " and "
+                        + gpuBatchSize);
             }
+            if (decodeThreads < 0 || gpuDecodeThreads < 0) {
+                throw new IllegalArgumentException("decode threads must be 0 or more, got " + decodeThreads + " and "
+                        + gpuDecodeThreads);
+            }
+        }
+
+        /** CPU batch size and resize as given; on a GPU 512 images a batch and 4 decode threads; 1 on the CPU. */
+        public Settings(String modelUri, int batchSize, ImagePreprocessor.Resize resize) {
+            this(modelUri, batchSize, resize, 512, 1, 4, TaskGpus.binding(false));
+        }
+
+        public Settings withBinding(DeviceBinding b) {
+            return new Settings(modelUri, batchSize, resize, gpuBatchSize, decodeThreads, gpuDecodeThreads, b);
         }
     }
 
@@ -52,6 +84,7 @@ public final class FeatureExtraction {
         } catch (IOException e) {
             throw new IllegalArgumentException(e.getMessage(), e);
         }
+        checkNatives(spark, s.binding());
         if (!"channels_last".equals(meta.memoryFormat())) {
             // a hint, not an error: the model runs, only slower on CPU executors (README, Performance)
             org.slf4j.LoggerFactory.getLogger(FeatureExtraction.class).warn(
@@ -62,11 +95,18 @@ public final class FeatureExtraction {
         var conf = spark.sparkContext().broadcast(
                 new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()),
                 scala.reflect.ClassTag$.MODULE$.apply(SerializableConfiguration.class));
+        if (!Arrays.asList(images.columns()).contains(ImageSources.ID)
+                || !Arrays.asList(images.columns()).contains(ImageSources.IMAGE)) {
+            throw new IllegalArgumentException("extraction needs columns id and image, got "
+                    + Arrays.toString(images.columns()));
+        }
+        if (!Arrays.asList(images.columns()).contains(FeatureTable.CONTENT_HASH)) {
+            // computed by Spark on the executors, in the same pass that feeds the model
+            images = images.withColumn(FeatureTable.CONTENT_HASH,
+                    org.apache.spark.sql.functions.sha2(images.col(ImageSources.IMAGE), 256));
+        }
         StructType in = images.schema();
         List<String> cols = Arrays.asList(in.fieldNames());
-        if (!cols.contains(ImageSources.ID) || !cols.contains(ImageSources.IMAGE)) {
-            throw new IllegalArgumentException("extraction needs columns id and image, got " + cols);
-        }
         List<StructField> pass = new ArrayList<>();
         List<Integer> passIdx = new ArrayList<>();
         for (int i = 0; i < in.fields().length; i++) {
@@ -78,7 +118,7 @@ public final class FeatureExtraction {
         }
         TableLayout<FeatureTable.Entry> layout = FeatureTable.layout(meta);
         StructType out = layout.schema(pass);
-        Fn fn = new Fn(s.modelUri(), conf, s.batchSize(), s.resize(), layout, in.fieldIndex(ImageSources.ID),
+        Fn fn = new Fn(s, conf, layout, in.fieldIndex(ImageSources.ID),
                 in.fieldIndex(ImageSources.IMAGE), cols.contains(ImageSources.SOURCE_ERROR)
                 ? in.fieldIndex(ImageSources.SOURCE_ERROR) : -1, passIdx.stream().mapToInt(Integer::intValue).toArray());
         Dataset<Row> features = images.mapPartitions(fn, Encoders.row(out));
@@ -91,25 +131,39 @@ public final class FeatureExtraction {
         return features.select(withMetadata.toArray(new org.apache.spark.sql.Column[0]));
     }
 
-    /** The executor side: batches rows, runs the model, emits one output row per input row. */
+    /**
+     * Fails before any task runs when tasks get GPUs that the natives of this application cannot use: the driver
+     * and the executors run the same jar, so CPU-only natives here are CPU-only natives there, unless the executors
+     * are given a libtorch of their own ({@code spark.executorEnv.PYTORCH_LIBRARY_PATH}).
+     */
+    static void checkNatives(SparkSession spark, DeviceBinding binding) {
+        String key = "spark.task.resource." + TaskGpus.RESOURCE + ".amount";
+        if (Double.parseDouble(spark.conf().get(key, "0")) <= 0 || binding.cpuFallback()
+                || binding.resolver() == DeviceResolver.NONE
+                || spark.conf().contains("spark.executorEnv.PYTORCH_LIBRARY_PATH") || Natives.cudaBuild()) {
+            return;
+        }
+        throw new IllegalArgumentException(key + "=" + spark.conf().get(key) + " gives tasks GPUs, but the PyTorch "
+                + "natives of this jar are CPU-only: use the GPU jar (./mvnw -Pcuda package, docs/gpu.md) or a CUDA libtorch "
+                + "(spark.executorEnv.PYTORCH_LIBRARY_PATH), or set " + DeviceBinding.FALLBACK_SETTING
+                + "=true to extract on the executors' CPUs");
+    }
+
+    /** The executor side: one output row per input row, in order, through the task's {@link FeatureExtractor}. */
     private static final class Fn implements MapPartitionsFunction<Row, Row> {
         private static final long serialVersionUID = 1L;
-        private final String modelUri;
+        private final Settings settings;
         private final Broadcast<SerializableConfiguration> conf;
-        private final int batchSize;
-        private final ImagePreprocessor.Resize resize;
         private final TableLayout<FeatureTable.Entry> layout;
         private final int idIdx;
         private final int imageIdx;
         private final int errorIdx;
         private final int[] passIdx;
 
-        Fn(String modelUri, Broadcast<SerializableConfiguration> conf, int batchSize, ImagePreprocessor.Resize resize,
-           TableLayout<FeatureTable.Entry> layout, int idIdx, int imageIdx, int errorIdx, int[] passIdx) {
-            this.modelUri = modelUri;
+        Fn(Settings settings, Broadcast<SerializableConfiguration> conf, TableLayout<FeatureTable.Entry> layout,
+           int idIdx, int imageIdx, int errorIdx, int[] passIdx) {
+            this.settings = settings;
             this.conf = conf;
-            this.batchSize = batchSize;
-            this.resize = resize;
             this.layout = layout;
             this.idIdx = idIdx;
             this.imageIdx = imageIdx;
@@ -119,42 +173,56 @@ public final class FeatureExtraction {
 
         @Override
         public Iterator<Row> call(Iterator<Row> rows) {
-            SisomModel model = ModelCache.get(modelUri, conf.value().value());
-            FeatureExtractor fx = new FeatureExtractor(model, ImagePreprocessor.forModel(model.metadata(), resize),
-                    batchSize);
-            return new Batches<>(rows, () -> {
-                List<Row> out = new ArrayList<>(batchSize);
-                List<Row> batch = new ArrayList<>(batchSize);
-                List<FeatureExtractor.Item> items = new ArrayList<>(batchSize);
-                Object[][] passes = new Object[batchSize][];
-                String[] errors = new String[batchSize];
-                while (batch.size() < batchSize && rows.hasNext()) {
+            Device device = settings.binding().device();
+            SisomModel model = ModelCache.get(settings.modelUri(), conf.value().value(), device);
+            boolean gpu = device.isGpu();
+            FeatureExtractor fx = new FeatureExtractor(model,
+                    ImagePreprocessor.forModel(model.metadata(), settings.resize()),
+                    gpu ? settings.gpuBatchSize() : settings.batchSize(),
+                    gpu ? settings.gpuDecodeThreads() : settings.decodeThreads());
+            // every row becomes one item and one result, in order: the pass-through values wait here meanwhile
+            ArrayDeque<Object[]> passes = new ArrayDeque<>();
+            Iterator<FeatureExtractor.Item> items = new Iterator<>() {
+                @Override
+                public boolean hasNext() {
+                    return rows.hasNext();
+                }
+
+                @Override
+                public FeatureExtractor.Item next() {
                     Row r = rows.next();
-                    int i = batch.size();
-                    batch.add(r);
-                    passes[i] = new Object[passIdx.length];
+                    Object[] pass = new Object[passIdx.length];
                     for (int p = 0; p < passIdx.length; p++) {
-                        passes[i][p] = r.get(passIdx[p]);
+                        pass[p] = r.get(passIdx[p]);
                     }
-                    errors[i] = errorIdx >= 0 && !r.isNullAt(errorIdx) ? r.getString(errorIdx) : null;
-                    if (errors[i] == null) {
-                        items.add(new FeatureExtractor.Item(r.getString(idIdx),
-                                r.isNullAt(imageIdx) ? null : (byte[]) r.get(imageIdx)));
+                    passes.add(pass);
+                    String id = r.getString(idIdx);
+                    if (errorIdx >= 0 && !r.isNullAt(errorIdx)) {
+                        return FeatureExtractor.Item.rejected(id, r.getString(errorIdx));
                     }
+                    return new FeatureExtractor.Item(id, r.isNullAt(imageIdx) ? null : (byte[]) r.get(imageIdx));
                 }
-                Iterator<FeatureExtractor.Result> results = fx.extract(items).iterator();
-                for (int i = 0; i < batch.size(); i++) {
-                    String id = batch.get(i).getString(idIdx);
-                    if (errors[i] != null) {
-                        out.add(layout.row(FeatureTable.Entry.rejection(id, errors[i]), passes[i]));
-                        continue;
-                    }
+            };
+            FeatureExtractor.Extraction results = fx.extract(items);
+            TaskContext task = TaskContext.get();
+            if (task != null) {   // a task that stops early (a limit, a failure) stops its decode threads too
+                task.addTaskCompletionListener((TaskCompletionListener) t -> results.close());
+            }
+            return new Iterator<>() {
+                @Override
+                public boolean hasNext() {
+                    return results.hasNext();
+                }
+
+                @Override
+                public Row next() {
                     FeatureExtractor.Result res = results.next();
-                    out.add(layout.row(res.rejected() ? FeatureTable.Entry.rejection(id, res.rejection().reason())
-                            : FeatureTable.Entry.of(res.record()), passes[i]));
+                    Object[] pass = passes.remove();
+                    return layout.row(res.rejected()
+                            ? FeatureTable.Entry.rejection(res.rejection().id(), res.rejection().reason())
+                            : FeatureTable.Entry.of(res.record()), pass);
                 }
-                return out;
-            });
+            };
         }
     }
 }

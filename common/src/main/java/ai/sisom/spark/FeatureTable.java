@@ -25,6 +25,8 @@ public final class FeatureTable {
     public static final String PENULTIMATE = "penultimate";
     public static final String U = "u";
     public static final String REJECTED = "rejected_reason";
+    /** SHA-256 of the image bytes (hex), a pass-through column: finds the same image under two ids. */
+    public static final String CONTENT_HASH = "content_hash";
 
     private static final DataType FLOATS = DataTypes.createArrayType(DataTypes.FloatType, false);
 

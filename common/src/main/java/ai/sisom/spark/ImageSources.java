@@ -28,9 +28,7 @@ import java.util.List;
 import java.util.Locale;
 
 import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.element_at;
 import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.split;
 import static org.apache.spark.sql.functions.substring;
 
 /**
@@ -52,7 +50,12 @@ public final class ImageSources {
         /** A directory tree of image files; id = path relative to the root; optional label = first directory. */
         IMAGES,
         /** A CSV manifest with header {@code path,id[,label]}; relative paths are resolved against its folder. */
-        MANIFEST;
+        MANIFEST,
+        /** A metastore (catalog) table, named instead of a path: columns as for PARQUET. */
+        TABLE,
+        /** Any other Spark data source ({@code delta}, {@code iceberg}, {@code orc}, {@code avro}, ...): columns as
+         *  for PARQUET, read with {@code spark.read().format(name).load(path)}. */
+        DATA_SOURCE;
 
         public static Format parse(String s) {
             try {
@@ -60,6 +63,68 @@ public final class ImageSources {
             } catch (IllegalArgumentException | NullPointerException e) {
                 throw new IllegalArgumentException("unknown input format '" + s + "': use parquet, images or manifest");
             }
+        }
+    }
+
+    /**
+     * A format as users name it: {@code parquet}, {@code images}, {@code manifest}, {@code table} (the path is a
+     * metastore table name), or the name of any other Spark data source, passed to {@code spark.read().format}.
+     */
+    public record SourceFormat(Format kind, String dataSource) implements Serializable {
+        public static SourceFormat of(Format kind) {
+            return new SourceFormat(kind, null);
+        }
+
+        public static SourceFormat parse(String s) {
+            String v = s.trim();
+            if (!v.matches("[A-Za-z][A-Za-z0-9_.-]*")) {
+                throw new IllegalArgumentException("must be parquet, images, manifest, table or a Spark data source name");
+            }
+            for (Format f : List.of(Format.PARQUET, Format.IMAGES, Format.MANIFEST, Format.TABLE)) {
+                if (f.name().equalsIgnoreCase(v)) {
+                    return of(f);
+                }
+            }
+            List<String> sources = dataSources();
+            if (!sources.contains(v.toLowerCase(Locale.ROOT)) && !isClass(v)) {
+                throw new IllegalArgumentException("must be parquet, images, manifest, table or a Spark data source on "
+                        + "the classpath (" + String.join(", ", sources) + ", or a provider class name)");
+            }
+            return new SourceFormat(Format.DATA_SOURCE, v);
+        }
+
+        /**
+         * The short names of the data sources on the classpath, as Spark finds them (the ServiceLoader of
+         * DataSourceRegister): checked before Spark starts, so a typo is a setting error, not a failed job.
+         */
+        static List<String> dataSources() {
+            List<String> names = new ArrayList<>();
+            ClassLoader cl = Thread.currentThread().getContextClassLoader();
+            java.util.ServiceLoader<org.apache.spark.sql.sources.DataSourceRegister> loader = java.util.ServiceLoader.load(
+                    org.apache.spark.sql.sources.DataSourceRegister.class, cl);
+            for (var it = loader.stream().iterator(); it.hasNext(); ) {
+                try {
+                    names.add(it.next().get().shortName().toLowerCase(Locale.ROOT));
+                } catch (java.util.ServiceConfigurationError | RuntimeException | LinkageError ignored) {
+                    // a provider that cannot load here cannot read the pool either
+                }
+            }
+            names.sort(null);
+            return names.stream().distinct().toList();
+        }
+
+        private static boolean isClass(String name) {
+            try {
+                Class.forName(name, false, Thread.currentThread().getContextClassLoader());
+                return true;
+            } catch (ClassNotFoundException | LinkageError e) {
+                return false;
+            }
+        }
+
+        @Override
+        public String toString() {
+            return kind == Format.DATA_SOURCE ? dataSource : kind.name().toLowerCase(Locale.ROOT);
         }
     }
 
@@ -76,10 +141,18 @@ public final class ImageSources {
     private ImageSources() {}
 
     public static Dataset<Row> read(SparkSession spark, Format format, String path, Options o) {
-        Dataset<Row> df = switch (format) {
-            case PARQUET -> parquet(spark, path, o);
+        return read(spark, SourceFormat.of(format), path, o);
+    }
+
+    /** Reads a pool or labeled set; for {@code table} the path is the table's name. */
+    public static Dataset<Row> read(SparkSession spark, SourceFormat format, String path, Options o) {
+        Dataset<Row> df = switch (format.kind()) {
+            case PARQUET -> columns(spark.read().parquet(path), path, o);
             case IMAGES -> imageTree(spark, path, o);
             case MANIFEST -> manifest(spark, path, o);
+            case TABLE -> columns(spark.table(path), "table " + path, o);
+            case DATA_SOURCE -> columns(spark.read().format(format.dataSource()).load(path),
+                    format.dataSource() + " " + path, o);
         };
         if (o.labeled && !Arrays.asList(df.columns()).contains(LABEL)) {
             throw new IllegalArgumentException("labeled input " + path + " has no label column '" + o.labelColumn + "'");
@@ -99,8 +172,8 @@ public final class ImageSources {
         }
     }
 
-    static Dataset<Row> parquet(SparkSession spark, String path, Options o) {
-        Dataset<Row> raw = spark.read().parquet(path);
+    /** A table of id and image bytes (Parquet, a catalog table, any data source) in the common shape. */
+    static Dataset<Row> columns(Dataset<Row> raw, String path, Options o) {
         StructType s = raw.schema();
         require(s, o.imageColumn, DataTypes.BinaryType, path, "imageColumn");
         require(s, o.idColumn, null, path, "idColumn");
@@ -108,9 +181,17 @@ public final class ImageSources {
             require(s, o.labelColumn, null, path, "labelColumn");
         }
         List<Column> cols = new ArrayList<>();
-        cols.add(col(o.idColumn).cast(DataTypes.StringType).as(ID));
-        cols.add(col(o.imageColumn).as(IMAGE));
-        cols.add(lit(null).cast(DataTypes.StringType).as(SOURCE_ERROR));
+        // a row without an id is a counted rejection that says in which file it is, under an id made unique
+        Column id = col(o.idColumn).cast(DataTypes.StringType);
+        Column missing = id.isNull().or(org.apache.spark.sql.functions.trim(id).equalTo(""));
+        Column file = org.apache.spark.sql.functions.input_file_name();
+        cols.add(org.apache.spark.sql.functions.when(missing, org.apache.spark.sql.functions.concat(
+                lit("<no id> "), file, lit(" row "), org.apache.spark.sql.functions.monotonically_increasing_id()
+                        .cast(DataTypes.StringType))).otherwise(id).as(ID));
+        cols.add(org.apache.spark.sql.functions.when(missing, lit(null).cast(DataTypes.BinaryType))
+                .otherwise(col(o.imageColumn)).as(IMAGE));
+        cols.add(org.apache.spark.sql.functions.when(missing, org.apache.spark.sql.functions.concat(
+                lit("row without an id (column '" + o.idColumn + "') in "), file)).as(SOURCE_ERROR));
         if (o.labeled) {
             cols.add(col(o.labelColumn).cast(DataTypes.StringType).as(LABEL));
         }
@@ -123,18 +204,37 @@ public final class ImageSources {
         return raw.select(cols.toArray(new Column[0]));
     }
 
+    /**
+     * Every file under the root, listed through Hadoop's FileSystem rather than Spark's file index: Spark's index
+     * hides names starting with {@code _} or {@code .} (and the binary-file source skips empty files), and a file
+     * that silently disappears is a lost sample. Each file is then read on an executor like a manifest entry; one
+     * that is not an image, is empty or is truncated becomes a counted rejection.
+     */
     static Dataset<Row> imageTree(SparkSession spark, String path, Options o) {
         String root = qualified(spark, path);
         String prefix = root.endsWith("/") ? root : root + "/";
-        // every file, not only known extensions: a stray non-image becomes a counted rejection, not a silent skip
-        Dataset<Row> files = spark.read().format("binaryFile").option("recursiveFileLookup", "true").load(path);
-        Column rel = substring(col("path"), prefix.length() + 1, Integer.MAX_VALUE);
-        List<Column> cols = new ArrayList<>(List.of(rel.as(ID), col("content").as(IMAGE),
-                lit(null).cast(DataTypes.StringType).as(SOURCE_ERROR)));
-        if (o.labeled) {
-            cols.add(element_at(split(rel, "/"), 1).as(LABEL));
+        List<Row> entries = new ArrayList<>();
+        try {
+            Path rootPath = new Path(root);
+            FileSystem fs = rootPath.getFileSystem(spark.sparkContext().hadoopConfiguration());
+            if (!fs.exists(rootPath)) {
+                throw new IllegalArgumentException("image directory " + path + " does not exist");
+            }
+            var it = fs.listFiles(rootPath, true);
+            while (it.hasNext()) {
+                String file = fs.makeQualified(it.next().getPath()).toString();
+                String rel = file.startsWith(prefix) ? file.substring(prefix.length()) : file;
+                String label = rel.contains("/") ? rel.substring(0, rel.indexOf('/')) : null;
+                entries.add(o.labeled ? RowFactory.create(file, rel, label) : RowFactory.create(file, rel));
+            }
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot list " + path + ": " + e.getMessage(), e);
         }
-        return files.select(cols.toArray(new Column[0]));
+        StructType listing = new StructType().add("path", DataTypes.StringType).add(ID, DataTypes.StringType);
+        if (o.labeled) {
+            listing = listing.add(LABEL, DataTypes.StringType);
+        }
+        return readEntries(spark, spark.createDataFrame(entries, listing), prefix, o.labeled, ID);
     }
 
     static final long MANIFEST_ROWS_PER_TASK = 20_000;
@@ -148,26 +248,32 @@ public final class ImageSources {
         }
         String base = qualified(spark, path);
         base = base.substring(0, base.lastIndexOf('/') + 1);
+        Dataset<Row> sel = o.labeled
+                ? m.select(col("path"), col(o.idColumn), col(o.labelColumn))
+                : m.select(col("path"), col(o.idColumn));
+        return readEntries(spark, sel, base, o.labeled, o.idColumn);
+    }
+
+    /** Reads the files of (path, id[, label]) entries on the executors into the common shape. */
+    private static Dataset<Row> readEntries(SparkSession spark, Dataset<Row> sel, String base, boolean labeled,
+                                            String idColumn) {
         StructType out = new StructType()
                 .add(ID, DataTypes.StringType, false)
                 .add(IMAGE, DataTypes.BinaryType, true)
                 .add(SOURCE_ERROR, DataTypes.StringType, true);
-        if (o.labeled) {
+        if (labeled) {
             out = out.add(LABEL, DataTypes.StringType, true);
         }
-        Dataset<Row> sel = o.labeled
-                ? m.select(col("path"), col(o.idColumn), col(o.labelColumn))
-                : m.select(col("path"), col(o.idColumn));
-        // a manifest is a small file and Spark reads it as one partition: spread its rows over the cluster before
-        // the images are fetched (by id hash, so a retried task sees the same rows), at most 20,000 rows per task
+        // a listing or manifest arrives as one partition: spread its rows over the cluster before the images are
+        // fetched (by id hash, so a retried task sees the same rows), at most 20,000 rows per task
         long rows = sel.count();
         int parts = (int) Math.max(spark.sparkContext().defaultParallelism(), (rows + MANIFEST_ROWS_PER_TASK - 1)
                 / MANIFEST_ROWS_PER_TASK);
-        sel = sel.repartition(parts, col(o.idColumn));
+        sel = sel.repartition(parts, col(idColumn));
         var conf = spark.sparkContext().broadcast(
                 new SerializableConfiguration(spark.sparkContext().hadoopConfiguration()),
                 scala.reflect.ClassTag$.MODULE$.apply(SerializableConfiguration.class));
-        return sel.mapPartitions(new ManifestReader(base, conf, o.labeled), Encoders.row(out));
+        return sel.mapPartitions(new ManifestReader(base, conf, labeled), Encoders.row(out));
     }
 
     /** Reads each manifest entry's bytes through Hadoop's FileSystem (local, HDFS or S3A alike). */
@@ -206,6 +312,10 @@ public final class ImageSources {
                     } else {
                         try {
                             bytes = readAll(resolve(p), hc);
+                            if (bytes.length == 0) {
+                                error = "empty file (0 bytes)";
+                                bytes = null;
+                            }
                         } catch (FileNotFoundException e) {
                             error = "file not found: " + p;
                         } catch (IOException | RuntimeException e) {

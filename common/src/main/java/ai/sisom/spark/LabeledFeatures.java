@@ -63,29 +63,43 @@ public final class LabeledFeatures {
         double[] uE = new double[rows.size()];
         int[] uPseudo = new int[rows.size()];
         List<String> bad = new ArrayList<>();
+        List<String> nonFinite = new ArrayList<>();
         for (Row r : rows) {
             String l = r.isNullAt(1) ? null : r.getString(1);
-            if (l != null && unknownLabels.contains(l)) {
+            boolean isUnknown = l != null && unknownLabels.contains(l);
+            Integer c = l == null ? null : index.get(l);
+            if (c == null && !isUnknown) {
+                bad.add(r.getString(0) + " (label " + (l == null ? "missing" : "'" + l + "'") + ")");
+                continue;
+            }
+            float[] ui = FeatureTable.floats(r, 2);
+            double energy = r.getDouble(3);
+            String notFinite = !Double.isFinite(energy) ? "energy " + energy : firstNonFinite(ui);
+            if (notFinite != null) {
+                nonFinite.add(r.getString(0) + " (" + notFinite + ")");
+                continue;
+            }
+            if (isUnknown) {
                 int j = uIds.size();
                 uIds.add(r.getString(0));
                 uLabels.add(l);
-                uU.add(FeatureTable.floats(r, 2));
-                uE[j] = r.getDouble(3);
+                uU.add(ui);
+                uE[j] = energy;
                 uPseudo[j] = r.getInt(5);
-                continue;
-            }
-            Integer c = l == null ? null : index.get(l);
-            if (c == null) {
-                bad.add(r.getString(0) + " (label " + (l == null ? "missing" : "'" + l + "'") + ")");
                 continue;
             }
             int i = ids.size();
             ids.add(r.getString(0));
             labels[i] = c;
-            u.add(FeatureTable.floats(r, 2));
-            e[i] = r.getDouble(3);
+            u.add(ui);
+            e[i] = energy;
             pen.add(FeatureTable.floats(r, 4));
             pseudo[i] = r.getInt(5);
+        }
+        if (!nonFinite.isEmpty()) {
+            throw new IllegalArgumentException(nonFinite.size() + " labeled samples have non-finite features (the "
+                    + "model's output overflowed on them): " + nonFinite.subList(0, Math.min(10, nonFinite.size()))
+                    + (nonFinite.size() > 10 ? " ..." : "") + "; remove them from the labeled set");
         }
         if (!bad.isEmpty()) {
             throw new IllegalArgumentException(bad.size() + " labeled samples have a label that is not one of the "
@@ -99,5 +113,14 @@ public final class LabeledFeatures {
                 Arrays.copyOf(uE, nu), Arrays.copyOf(uPseudo, nu));
         return new LabeledSet(ids, Arrays.copyOf(labels, n), u, Arrays.copyOf(e, n), pen, Arrays.copyOf(pseudo, n),
                 unknowns);
+    }
+
+    private static String firstNonFinite(float[] u) {
+        for (int j = 0; j < u.length; j++) {
+            if (!Float.isFinite(u[j])) {
+                return "u[" + j + "] = " + u[j];
+            }
+        }
+        return null;
     }
 }

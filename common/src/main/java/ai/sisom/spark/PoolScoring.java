@@ -1,6 +1,8 @@
 package ai.sisom.spark;
 
+import ai.djl.Device;
 import ai.sisom.features.Batches;
+import ai.sisom.model.DeviceBinding;
 import ai.sisom.scoring.SisomScorer;
 import org.apache.spark.api.java.function.MapPartitionsFunction;
 import org.apache.spark.broadcast.Broadcast;
@@ -19,7 +21,8 @@ import java.util.List;
 
 /**
  * Features -> scores on Spark. The scorer (reference set, statistics, steepness) is broadcast; each executor scores
- * its partitions independently in batches, so the cost is linear in the pool and nothing reaches the driver.
+ * its partitions independently in batches, so the cost is linear in the pool and nothing reaches the driver. The
+ * distance kernel runs on the task's GPU when it has one and the natives can use it, else on the CPU.
  */
 public final class PoolScoring {
     /** Pool rows scored per kernel call on an executor: the distance kernel wants many queries per call. */
@@ -27,8 +30,17 @@ public final class PoolScoring {
 
     private PoolScoring() {}
 
-    /** Scores every row of a feature table into {@link ScoreTable}'s layout, pass-through columns kept. */
+    /**
+     * Scores every row of a feature table into {@link ScoreTable}'s layout, pass-through columns kept; a task
+     * assigned a GPU the natives cannot use scores on the CPU, with a warning (the scores are the same either way).
+     */
     public static Dataset<Row> score(SparkSession spark, Dataset<Row> features, SisomScorer scorer) {
+        return score(spark, features, scorer, TaskGpus.binding(true));
+    }
+
+    /** As {@link #score(SparkSession, Dataset, SisomScorer)}, each task on the device {@code binding} gives it. */
+    public static Dataset<Row> score(SparkSession spark, Dataset<Row> features, SisomScorer scorer,
+                                     DeviceBinding binding) {
         StructType in = features.schema();
         for (String c : List.of(FeatureTable.ID, FeatureTable.U, FeatureTable.PSEUDO_CLASS, FeatureTable.ENERGY)) {
             if (!Arrays.asList(in.fieldNames()).contains(c)) {
@@ -59,6 +71,7 @@ public final class PoolScoring {
         int[] p = passIdx.stream().mapToInt(Integer::intValue).toArray();
         MapPartitionsFunction<Row, Row> fn = rows -> {
             SisomScorer s = b.value();
+            Device device = binding.device();
             List<String> names = s.reference().classNames();
             int d = s.reference().set().dimension();
             return new Batches<>(rows, () -> {
@@ -91,7 +104,7 @@ public final class PoolScoring {
                         throw new IllegalArgumentException("sample '" + id + "' has a non-finite energy: " + e[i]);
                     }
                 }
-                SisomScorer.Scored[] scored = s.scoreBatch(u, n, pc, e);
+                SisomScorer.Scored[] scored = s.scoreBatch(u, n, pc, e, device);
                 List<Row> rowsOut = new ArrayList<>(n);
                 for (int i = 0; i < n; i++) {
                     Row r = batch.get(i);

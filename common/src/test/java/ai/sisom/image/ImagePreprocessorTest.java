@@ -16,7 +16,10 @@ class ImagePreprocessorTest {
     private static NDManager manager;
 
     @BeforeAll
-    static void start() { manager = NDManager.newBaseManager("PyTorch"); }
+    static void start() {
+        ai.sisom.model.Natives.prepare();
+        manager = NDManager.newBaseManager("PyTorch");
+    }
 
     @AfterAll
     static void stop() { manager.close(); }
@@ -48,6 +51,19 @@ class ImagePreprocessorTest {
                 assertEquals((raw / 255f - 0.5f) / 0.25f, v[y * 5 + x], 0f, "pixel " + x + "," + y);
             }
         }
+    }
+
+    @Test
+    void aTruncatedJpegIsRejectedWhereTheWholeOneDecodes() throws Exception {
+        ImagePreprocessor p = new ImagePreprocessor(1, 16, 16, new float[]{0f}, new float[]{1f}, ImagePreprocessor.Resize.NONE);
+        byte[] jpg = encode(gray(16, 16), "jpg");
+        assertEquals(256, p.decode("whole", jpg, manager).length);
+        InvalidImageException e = assertThrows(InvalidImageException.class,
+                () -> p.decode("cut", java.util.Arrays.copyOf(jpg, jpg.length - 40), manager));
+        assertTrue(e.getMessage().contains("cut") && e.getMessage().contains("truncated"), e.getMessage());
+        byte[] png = encode(gray(16, 16), "png");
+        assertThrows(InvalidImageException.class, () -> p.decode("cutpng", java.util.Arrays.copyOf(png, png.length / 2),
+                manager));
     }
 
     @Test

@@ -48,9 +48,15 @@ class NearestKernelTest {
 
     @Test
     void matchesTheScalarSearchOnRandomQueriesAcrossColumnBlocks() {
-        Random rnd = new Random(1);
+        Case c = randomQueries(new Random(1), 600);
+        try (NearestKernel k = new NearestKernel(c.set(), 128)) {
+            assertSame(c.set(), k, c.q(), c.n(), c.cls(), c.ex());
+        }
+    }
+
+    /** n random queries of random classes against a random 700-point set of 7 classes in 33 dimensions. */
+    static Case randomQueries(Random rnd, int n) {
         ReferenceSet set = randomSet(rnd, 700, 7, 33, false);
-        int n = 600;
         float[] q = new float[n * 33];
         int[] cls = new int[n];
         int[] ex = new int[n];
@@ -61,9 +67,7 @@ class NearestKernelTest {
             cls[i] = rnd.nextInt(7);
             ex[i] = -1;
         }
-        try (NearestKernel k = new NearestKernel(set, 128)) {
-            assertSame(set, k, q, n, cls, ex);
-        }
+        return new Case(set, q, cls, ex);
     }
 
     @Test
@@ -173,10 +177,14 @@ class NearestKernelTest {
         }
     }
 
-    @Test
-    void featuresInATinyBallFarFromTheOriginNeedNoExhaustiveSearch() {
-        // z = sigmoid(alpha * u) at low steepness: every coordinate within about 1e-4 of 0.5
-        Random rnd = new Random(3);
+    /** A reference set and queries, with each query's class and left-out index. */
+    record Case(ReferenceSet set, float[] q, int[] cls, int[] ex) {
+        int n() { return cls.length; }
+    }
+
+    /** z = sigmoid(alpha * u) at low steepness: every coordinate within about 1e-4 of 0.5. */
+    static Case tinyBall(long seed) {
+        Random rnd = new Random(seed);
         int d = 32;
         int n = 300;
         List<String> ids = new ArrayList<>();
@@ -199,9 +207,14 @@ class NearestKernelTest {
             cls[i] = labels[i];
             ex[i] = -1;
         }
-        ReferenceSet set = ReferenceSet.of(ids, labels, z, src, List.of("a", "b", "c"));
-        try (NearestKernel k = new NearestKernel(set)) {
-            assertSame(set, k, q, n, cls, ex);
+        return new Case(ReferenceSet.of(ids, labels, z, src, List.of("a", "b", "c")), q, cls, ex);
+    }
+
+    @Test
+    void featuresInATinyBallFarFromTheOriginNeedNoExhaustiveSearch() {
+        Case c = tinyBall(3);
+        try (NearestKernel k = new NearestKernel(c.set())) {
+            assertSame(c.set(), k, c.q(), c.n(), c.cls(), c.ex());
             assertEquals(0, k.exhaustiveSearches(), "shifting by the reference mean keeps the error bound small");
         }
     }
@@ -222,8 +235,8 @@ class NearestKernelTest {
         }
     }
 
-    /** Two classes of identical points each (ids in reverse order, so id ties decide), searched and checked. */
-    private static NearestKernel tiedKernel(int perClass) {
+    /** Two classes of identical points each (ids in reverse order, so id ties decide). */
+    static ReferenceSet tiedSet(int perClass) {
         int n = 2 * perClass;
         List<String> ids = new ArrayList<>();
         List<float[]> z = new ArrayList<>();
@@ -235,10 +248,17 @@ class NearestKernelTest {
             src[i] = i;
             z.add(new float[]{0.25f + labels[i] * 0.5f, 0.5f, 0.5f});
         }
-        ReferenceSet set = ReferenceSet.of(ids, labels, z, src, List.of("a", "b"));
-        float[] q = {0.3f, 0.5f, 0.5f, 0.7f, 0.5f, 0.5f};
+        return ReferenceSet.of(ids, labels, z, src, List.of("a", "b"));
+    }
+
+    /** Two queries between the tied classes, the second leaving a point out. */
+    static final float[] TIED_QUERIES = {0.3f, 0.5f, 0.5f, 0.7f, 0.5f, 0.5f};
+
+    /** A kernel over {@link #tiedSet}, searched and checked. */
+    private static NearestKernel tiedKernel(int perClass) {
+        ReferenceSet set = tiedSet(perClass);
         NearestKernel k = new NearestKernel(set);
-        assertSame(set, k, q, 2, new int[]{0, 1}, new int[]{-1, 4});
+        assertSame(set, k, TIED_QUERIES, 2, new int[]{0, 1}, new int[]{-1, 4});
         return k;
     }
 }

@@ -3,6 +3,8 @@ package ai.sisom.jobs;
 import ai.sisom.jobs.commands.Command;
 import ai.sisom.jobs.commands.Commands;
 import ai.sisom.jobs.output.ProgressListener;
+import ai.sisom.jobs.output.RedactingPrintStream;
+import ai.sisom.jobs.settings.Redaction;
 import ai.sisom.jobs.settings.JobSettings;
 import ai.sisom.jobs.settings.Settings;
 import ai.sisom.jobs.settings.SettingsException;
@@ -10,9 +12,10 @@ import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 
 import java.io.PrintStream;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * The command line, for spark-submit and the embedded local runner: {@code SisomJob <command> [--conf FILE]
@@ -28,7 +31,7 @@ public final class SisomJob {
             rc = run(args, System.out);
         } catch (IllegalArgumentException | java.io.FileNotFoundException | org.apache.spark.sql.AnalysisException e) {
             // bad configuration or input: the message says what and where; a stack trace would bury it
-            System.err.println("sisom: error: " + e.getMessage());
+            System.err.println("sisom: error: " + Redaction.text(e.getMessage()));
             rc = 2;
         }
         if (rc != 0) {
@@ -37,7 +40,8 @@ public final class SisomJob {
     }
 
     /** Runs one command; returns the process exit code. */
-    public static int run(String[] args, PrintStream out) throws Exception {
+    public static int run(String[] args, PrintStream console) throws Exception {
+        PrintStream out = new RedactingPrintStream(console);
         if (args.length == 0 || args[0].equals("--help") || args[0].equals("-h")) {
             out.print(Help.text(Commands.ALL, Settings.ALL));
             return args.length == 0 ? 2 : 0;
@@ -61,7 +65,12 @@ public final class SisomJob {
                         + "'; usage: SisomJob <command> [--conf FILE] [--set key=value ...] (--help for more)");
             }
         }
-        JobSettings settings = JobSettings.load(confFile == null ? null : Paths.get(confFile), overrides);
+        // spark-submit passes its --conf, --files and --properties-file settings to the driver as system properties
+        Map<String, String> sparkConf = new TreeMap<>();
+        for (var e : new SparkConf(true).getAll()) {
+            sparkConf.put(e._1(), e._2());
+        }
+        JobSettings settings = JobSettings.load(confFile, overrides, sparkConf);
         Command.Job job = command.prepare(settings);
         org.slf4j.LoggerFactory.getLogger(SisomJob.class).info("sisom {} settings:\n{}", command.name(),
                 settings.describe());

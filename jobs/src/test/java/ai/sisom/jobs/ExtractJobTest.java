@@ -110,6 +110,40 @@ class ExtractJobTest {
     }
 
     @Test
+    void everyFileUnderTheRootIsScoredOrACountedRejectionHiddenEmptyAndTruncatedOnesToo() throws Exception {
+        Path pool = tmp.resolve("lossless");
+        Files.createDirectories(pool.resolve("_staging"));
+        Path golden = root.resolve("common/src/test/resources/golden");
+        byte[] png = Files.readAllBytes(golden.resolve("g00.png"));
+        Files.write(pool.resolve("ok.png"), png);
+        Files.write(pool.resolve(".hidden.png"), png);
+        Files.write(pool.resolve("_underscore.png"), png);
+        Files.write(pool.resolve("_staging/inside.png"), png);
+        Files.write(pool.resolve("empty.png"), new byte[0]);
+        // a JPEG of the model's size cut short: javax.imageio decodes it with a warning, PIL refuses it
+        java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(golden.resolve("g01.png").toFile());
+        ByteArrayOutputStream jpg = new ByteArrayOutputStream();
+        javax.imageio.ImageIO.write(img, "jpg", jpg);
+        byte[] full = jpg.toByteArray();
+        Files.write(pool.resolve("whole.jpg"), full);
+        Files.write(pool.resolve("truncated.jpg"), java.util.Arrays.copyOf(full, full.length * 2 / 3));
+        String out = tmp.resolve("out-lossless").toString();
+
+        String summary = runJob(extractArgs(pool.toString(), "images", out));
+        assertTrue(summary.contains("7 items, 5 scored, 2 rejected"), summary);
+        Map<String, String> reasons = new HashMap<>();
+        spark.read().option("header", "true").csv(out + "/rejections").collectAsList()
+                .forEach(r -> reasons.put(r.getString(0), r.getString(1)));
+        assertEquals(java.util.Set.of("empty.png", "truncated.jpg"), reasons.keySet(), reasons.toString());
+        assertTrue(reasons.get("empty.png").contains("empty file"), reasons.toString());
+        assertTrue(reasons.get("truncated.jpg").contains("truncated"), reasons.toString());
+        List<String> scored = spark.read().parquet(out + "/features").select("id").as(org.apache.spark.sql.Encoders.STRING())
+                .collectAsList();
+        assertEquals(java.util.Set.of("ok.png", ".hidden.png", "_underscore.png", "_staging/inside.png", "whole.jpg"),
+                new java.util.HashSet<>(scored));
+    }
+
+    @Test
     void manifestAndParquetInputsGiveTheSameFeaturesAndMissingFilesAreRejected() throws Exception {
         Path dir = tmp.resolve("m");
         Files.createDirectories(dir);

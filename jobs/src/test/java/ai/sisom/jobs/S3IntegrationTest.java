@@ -112,15 +112,28 @@ class S3IntegrationTest {
         PrintStream oldErr = System.err;
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+        // the job's settings file lives on S3 too (spark-submit ... run --conf s3a://...): read through S3A before
+        // Spark starts, with the spark.hadoop.* settings spark-submit hands the driver as system properties
+        String job = String.join("\n", "sisom.model=s3a://lake/models/net.pt", "sisom.labeled.path=s3a://lake/labeled",
+                "sisom.labeled.format=parquet", "sisom.input.path=s3a://lake/pool", "sisom.input.format=parquet",
+                "sisom.input.partitionColumn=date", "sisom.work=s3a://lake/sisom/work",
+                "sisom.output=s3a://lake/sisom/results", "sisom.steepness=layer1:0.05,layer2:1,layer3:10,avgpool:50");
+        try (var o = new Path("s3a://lake/conf/nightly.properties").getFileSystem(conf)
+                .create(new Path("s3a://lake/conf/nightly.properties"))) {
+            o.write(job.getBytes(StandardCharsets.UTF_8));
+        }
+        java.util.Map<String, String> hadoop = new java.util.TreeMap<>();
+        for (var kv : spark.sparkContext().getConf().getAll()) {
+            if (kv._1().startsWith("spark.hadoop.")) {
+                hadoop.put(kv._1(), kv._2());
+            }
+        }
         int rc;
         try {
-            rc = SisomJob.run(new String[]{"run", "--set", "sisom.model=s3a://lake/models/net.pt",
-                    "--set", "sisom.labeled.path=s3a://lake/labeled", "--set", "sisom.labeled.format=parquet",
-                    "--set", "sisom.input.path=s3a://lake/pool", "--set", "sisom.input.format=parquet",
-                    "--set", "sisom.input.partitionColumn=date", "--set", "sisom.work=s3a://lake/sisom/work",
-                    "--set", "sisom.output=s3a://lake/sisom/results", "--set", "sisom.q=5",
-                    "--set", "sisom.steepness=layer1:0.05,layer2:1,layer3:10,avgpool:50"}, ps);
+            hadoop.forEach(System::setProperty);
+            rc = SisomJob.run(new String[]{"run", "--conf", "s3a://lake/conf/nightly.properties", "--set", "sisom.q=5"}, ps);
         } finally {
+            hadoop.keySet().forEach(System::clearProperty);
             System.setErr(oldErr);
         }
         String out = buf.toString(StandardCharsets.UTF_8);
@@ -140,5 +153,20 @@ class S3IntegrationTest {
         for (String text : List.of(out, err.toString(StandardCharsets.UTF_8), summary)) {
             assertFalse(text.contains(SECRET), "the secret key leaked");
         }
+    }
+
+    @Test
+    void theRunLockOnS3AdmitsOneWriterAtATime() throws Exception {
+        Configuration conf = spark.sparkContext().hadoopConfiguration();
+        String lock = ai.sisom.jobs.output.RunLock.onDirectory("s3a://lake/locktest/work");
+        PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+        try (var first = ai.sisom.jobs.output.RunLock.acquire(lock, java.time.Duration.ofMinutes(30), conf, quiet)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> ai.sisom.jobs.output.RunLock.acquire(lock, java.time.Duration.ofMinutes(30), conf, quiet));
+            assertTrue(e.getMessage().contains("another sisom run is writing here"), e.getMessage());
+        }
+        // released: the next writer gets it
+        ai.sisom.jobs.output.RunLock.acquire(lock, java.time.Duration.ofMinutes(30), conf, quiet).close();
+        assertFalse(new Path(lock).getFileSystem(conf).exists(new Path(lock)));
     }
 }

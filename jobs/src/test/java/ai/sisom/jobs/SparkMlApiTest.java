@@ -194,7 +194,7 @@ class SparkMlApiTest {
         u.set(3, Float.NaN);
         Object[] v = new Object[r.length()];
         for (int i = 0; i < v.length; i++) {
-            v[i] = i == ui ? scala.jdk.javaapi.CollectionConverters.asScala(u).toSeq() : r.get(i);
+            v[i] = i == ui ? scala.collection.JavaConverters.asScalaBuffer(u).toList() : r.get(i);
         }
         rows.set(7, org.apache.spark.sql.RowFactory.create(v));
         Dataset<Row> bad = spark.createDataFrame(rows, pool.schema());

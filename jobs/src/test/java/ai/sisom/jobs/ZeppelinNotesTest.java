@@ -114,6 +114,56 @@ class ZeppelinNotesTest {
         }
     }
 
+    /**
+     * Zeppelin's own note model (zeppelin-zengine's {@code Note.fromJson}, as Zeppelin imports a note) parses every
+     * note, and every chart's keys, groups and values name a column of its query's result at the index Zeppelin's
+     * pivot reads (the index is what Zeppelin uses; a wrong one charts another column or drops the values).
+     */
+    @Test
+    void everyChartPointsAtRealColumnsOfItsQueryInZeppelinsOwnNoteModel() throws Exception {
+        for (Path p : notes()) {
+            org.apache.zeppelin.notebook.Note note = org.apache.zeppelin.notebook.Note.fromJson("sisom-test",
+                    Files.readString(p));
+            assertFalse(note.getParagraphs().isEmpty(), p.toString());
+            int charts = 0;
+            for (org.apache.zeppelin.notebook.Paragraph para : note.getParagraphs()) {
+                assertFalse(para.getText().contains("z.input("), "z.input is deprecated (z.textbox): " + para.getId());
+                String intp = para.getIntpText();
+                if (intp.equals("spark")) {
+                    registerViews(para.getText());
+                    continue;
+                }
+                if (!intp.equals("sql") && !intp.equals("spark.sql")) {
+                    continue;
+                }
+                String query = FORM.matcher(para.getScriptText()).replaceAll("$2");
+                List<String> columns = List.of(spark.sql(query).columns());
+                Object results = para.getConfig().get("results");
+                if (!(results instanceof java.util.Map<?, ?> byResult)) {
+                    continue;
+                }
+                for (Object r : byResult.values()) {
+                    Object graph = ((java.util.Map<?, ?>) r).get("graph");
+                    if (!(graph instanceof java.util.Map<?, ?> g) || "table".equals(g.get("mode"))) {
+                        continue;
+                    }
+                    charts++;
+                    assertFalse(((List<?>) g.get("values")).isEmpty(), para.getId() + ": a chart without values");
+                    for (String role : List.of("keys", "groups", "values")) {
+                        for (Object c : (List<?>) g.get(role)) {
+                            java.util.Map<?, ?> col = (java.util.Map<?, ?>) c;
+                            int index = ((Number) col.get("index")).intValue();
+                            assertTrue(index >= 0 && index < columns.size(), para.getId() + " " + role + " " + col);
+                            assertEquals(col.get("name"), columns.get(index), para.getId() + ": chart " + role
+                                    + " points at column " + index + " of " + columns);
+                        }
+                    }
+                }
+            }
+            assertTrue(charts > 0, p + " has no chart");
+        }
+    }
+
     /** Does what the note's Scala paragraph does, from its own text: $results/x and $previous/x as views. */
     private static void registerViews(String scala) {
         Matcher m = VIEW.matcher(scala);

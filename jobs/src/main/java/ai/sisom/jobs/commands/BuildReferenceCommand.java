@@ -1,15 +1,19 @@
 package ai.sisom.jobs.commands;
 
 import ai.sisom.jobs.output.AtomicOutput;
+import ai.sisom.jobs.output.JsonFiles;
 import ai.sisom.jobs.settings.JobSettings;
 import ai.sisom.jobs.settings.Options;
 import ai.sisom.reference.SisomReference;
 import ai.sisom.spark.ReferenceIO;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.SparkSession;
 
 import java.io.PrintStream;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 
 import static ai.sisom.jobs.settings.Settings.*;
 
@@ -27,19 +31,31 @@ final class BuildReferenceCommand implements Command {
         String labeled = s.require(LABELED_FEATURES, BUILD_REFERENCE);
         String reference = s.require(REFERENCE, BUILD_REFERENCE);
         return (spark, out) -> {
-            build(spark, options, labeled, reference, out);
+            var hc = spark.sparkContext().hadoopConfiguration();
+            String model = JsonFiles.readText(new Path(new Path(labeled).getParent(),
+                    ExtractStep.MODEL_FINGERPRINT).toString(), hc);
+            Fingerprints.Listing features = Fingerprints.listing(labeled, true, hc);
+            Map<String, String> from = new LinkedHashMap<>();
+            from.put("model", model == null ? "not recorded beside the features" : model);
+            from.put("labeledFeatures", features.files() + " files " + features.digest());
+            from.putAll(options.describe());
+            build(spark, options, labeled, reference, from, out);
             return 0;
         };
     }
 
-    /** Builds the reference from a labeled feature table, writes it atomically to {@code referenceDir}, prints it. */
+    /**
+     * Builds the reference from a labeled feature table, records what it was built from, writes it atomically to
+     * {@code referenceDir}, prints it.
+     */
     static SisomReference build(SparkSession spark, Options.Reference options, String labeledFeatures,
-                                String referenceDir, PrintStream out) throws Exception {
+                                String referenceDir, Map<String, String> builtFrom, PrintStream out) throws Exception {
         long t0 = System.nanoTime();
         Configuration hc = spark.sparkContext().hadoopConfiguration();
         // the model.json beside the features must be there and valid
         options.checkAgainst(ScoreStep.featureModel(labeledFeatures, hc).classNames());
-        SisomReference ref = options.estimator().fit(spark.read().parquet(labeledFeatures)).reference();
+        SisomReference ref = options.estimator().fit(spark.read().parquet(labeledFeatures)).reference()
+                .withBuiltFrom(builtFrom);
         AtomicOutput.write(referenceDir, hc, staged -> {
             ReferenceIO.write(ref, staged.stagingDir().toString(), hc);
             return null;

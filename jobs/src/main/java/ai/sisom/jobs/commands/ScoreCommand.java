@@ -2,6 +2,7 @@ package ai.sisom.jobs.commands;
 
 import ai.sisom.jobs.output.AtomicOutput;
 import ai.sisom.jobs.output.JsonFiles;
+import ai.sisom.jobs.output.LabelingExport;
 import ai.sisom.jobs.settings.JobSettings;
 import ai.sisom.jobs.settings.Options;
 import ai.sisom.reference.SisomReference;
@@ -30,6 +31,8 @@ final class ScoreCommand implements Command {
         String output = s.require(OUTPUT, SCORE_COMMAND);
         var scoring = Options.Scoring.forScore(s);
         var report = Options.Report.from(s);
+        var labeling = Options.Labeling.from(s);
+        var tables = Options.tables(s);
         // the feature table holds no images: thumbnails only when the pool's images are named
         var images = s.isSet(INPUT_PATH) ? Options.Input.pool(s, SCORE_COMMAND) : null;
         var source = Options.source(s, false);
@@ -39,18 +42,27 @@ final class ScoreCommand implements Command {
             SisomReference ref = ReferenceIO.read(referenceDir, hc);
             ScoreStep.checkCompatible(ref, ScoreStep.featureModel(poolDir, hc));
             scoring.checkAgainst(ref.classNames());
-            Dataset<Row> features = spark.read().parquet(poolDir);
-            ScoreStep.Summary summary = AtomicOutput.write(output, hc, staged -> {
-                ScoreStep.Summary sum = ScoreStep.into(spark, features, ref, scoring, staged);
-                JsonFiles.write(sum.json(), staged.staged("summary.json"), hc);
-                if (report.enabled()) {
+            ScoreStep.Summary summary;
+            try (ScoreStep.Deduplicated features = ScoreStep.deduplicate(spark.read().parquet(poolDir))) {
+                summary = AtomicOutput.write(output, hc, staged -> {
+                    ScoreStep.Summary sum = ScoreStep.into(spark, features.unique(), ref, scoring, staged);
+                    ScoreStep.writeDuplicates(features, staged, sum.json());
+                    JsonFiles.write(sum.json(), staged.staged("summary.json"), hc);
                     Dataset<Row> thumbs = images == null ? null : ImageSources.read(spark, images.format(),
                             images.path(), source).select(ImageSources.ID, ImageSources.IMAGE);
-                    ScoreStep.writeReport(spark, report, staged, thumbs, sum.json());
-                }
-                return sum;
-            });
+                    if (report.enabled()) {
+                        ScoreStep.writeReport(spark, report, staged, thumbs, sum.json());
+                    }
+                    if (labeling.enabled()) {
+                        LabelingExport.writeStaged(spark, staged, output, thumbs, ref.classNames(),
+                                (String) sum.json().get("score"), labeling.imageUri(), out);
+                    }
+                    tables.write(spark, staged, out);
+                    return sum;
+                });
+            }
             out.printf(Locale.ROOT, "sisom score: %.1f s%n", (System.nanoTime() - t0) / 1e9);
+            ScoreStep.printDuplicates(out, summary.json());
             ScoreStep.print(out, summary, output, report);
             return 0;
         };

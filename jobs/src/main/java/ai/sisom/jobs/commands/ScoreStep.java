@@ -9,6 +9,7 @@ import ai.sisom.model.ModelMetadata;
 import ai.sisom.reference.OodThreshold;
 import ai.sisom.reference.SisomReference;
 import ai.sisom.scoring.Fusion;
+import ai.sisom.spark.FeatureTable;
 import ai.sisom.spark.ReferenceIO;
 import ai.sisom.spark.ScoreTable;
 import org.apache.hadoop.conf.Configuration;
@@ -18,6 +19,8 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.expressions.Window;
+import org.apache.spark.sql.expressions.WindowSpec;
 import org.apache.spark.storage.StorageLevel;
 
 import java.io.IOException;
@@ -28,8 +31,14 @@ import java.util.Map;
 import java.util.TreeMap;
 
 import static org.apache.spark.sql.functions.asc;
+import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.collect_set;
+import static org.apache.spark.sql.functions.countDistinct;
 import static org.apache.spark.sql.functions.desc;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.row_number;
+import static org.apache.spark.sql.functions.sort_array;
 
 /** Features + reference -> scores/, selection/, selection-csv/, reference/ and the summary (score, and run). */
 final class ScoreStep {
@@ -38,6 +47,90 @@ final class ScoreStep {
     /** What score and the nightly run write and print. */
     record Summary(long scored, long dOutZero, long selected, long flagged, OodThreshold threshold,
                    Map<String, Object> json) {}
+
+    /** Columns the nightly run adds to each unit's features: its name and its place in the unit order. */
+    static final String UNIT = "_sisom_unit";
+    static final String UNIT_ORDER = "_sisom_unit_order";
+    private static final int EXAMPLES = 10;
+
+    /**
+     * A feature table with each id once, the occurrences dropped for it, and groups of ids that share identical
+     * image bytes. The first occurrence of an id is kept: the earliest unit (night), then the smallest content
+     * hash, so reruns keep the same one.
+     *
+     * @param duplicates  id, the unit it was dropped from, the unit kept (null outside the nightly run), same_image
+     * @param sameContent content_hash, ids (groups of two or more different ids with identical bytes)
+     */
+    record Deduplicated(Dataset<Row> unique, long duplicateRows, Dataset<Row> duplicates, long sameContentGroups,
+                        Dataset<Row> sameContent) implements AutoCloseable {
+        /** Frees the two cached tables: a session that runs many jobs (tests, a notebook) must not keep them. */
+        @Override
+        public void close() {
+            duplicates.unpersist();
+            sameContent.unpersist();
+        }
+    }
+
+    /** Finds duplicate ids and identical images under different ids; only ids seen twice are shuffled. */
+    static Deduplicated deduplicate(Dataset<Row> features) {
+        boolean units = java.util.Arrays.asList(features.columns()).contains(UNIT);
+        Dataset<Row> f = units ? features : features.withColumn(UNIT, lit(null).cast("string"))
+                .withColumn(UNIT_ORDER, lit(0));
+        boolean hashed = java.util.Arrays.asList(f.columns()).contains(FeatureTable.CONTENT_HASH);
+        if (!hashed) {
+            f = f.withColumn(FeatureTable.CONTENT_HASH, lit(null).cast("string"));
+        }
+        Dataset<Row> twice = f.groupBy(FeatureTable.ID).count().filter(col("count").gt(1)).select(FeatureTable.ID);
+        WindowSpec first = Window.partitionBy(FeatureTable.ID).orderBy(col(UNIT_ORDER), col(FeatureTable.CONTENT_HASH)
+                .asc_nulls_last());
+        Dataset<Row> ranked = f.join(broadcast(twice), FeatureTable.ID)
+                .withColumn("_rank", row_number().over(first))
+                .withColumn("_kept_unit", org.apache.spark.sql.functions.first(col(UNIT)).over(first))
+                .withColumn("_kept_hash", org.apache.spark.sql.functions.first(col(FeatureTable.CONTENT_HASH)).over(first));
+        Dataset<Row> unique = f.join(broadcast(twice), f.col(FeatureTable.ID).equalTo(twice.col(FeatureTable.ID)),
+                        "left_anti")
+                .unionByName(ranked.filter(col("_rank").equalTo(1)).drop("_rank", "_kept_unit", "_kept_hash"));
+        Dataset<Row> dropped = ranked.filter(col("_rank").gt(1)).select(col(FeatureTable.ID), col(UNIT).as("unit"),
+                col("_kept_unit").as("kept_unit"), col(FeatureTable.CONTENT_HASH).eqNullSafe(col("_kept_hash"))
+                        .as("same_image")).persist(StorageLevel.MEMORY_AND_DISK());
+        Dataset<Row> same = f.filter(col(FeatureTable.CONTENT_HASH).isNotNull())
+                .groupBy(FeatureTable.CONTENT_HASH).agg(countDistinct(col(FeatureTable.ID)).as("n"),
+                        sort_array(collect_set(col(FeatureTable.ID))).as("ids"))
+                .filter(col("n").gt(1)).select(FeatureTable.CONTENT_HASH, "ids").persist(StorageLevel.MEMORY_AND_DISK());
+        return new Deduplicated(unique.drop(UNIT, UNIT_ORDER), dropped.count(), dropped, same.count(), same);
+    }
+
+    /** duplicates/ (CSV) into the staged output and the counts with a few examples into the summary. */
+    static void writeDuplicates(Deduplicated d, AtomicOutput output, Map<String, Object> summary) {
+        d.duplicates().orderBy(FeatureTable.ID).coalesce(1).write().mode(SaveMode.ErrorIfExists)
+                .option("header", "true").csv(output.staged("duplicates"));
+        Map<String, Object> dup = new LinkedHashMap<>();
+        dup.put("rows", d.duplicateRows());
+        dup.put("examples", d.duplicates().orderBy(FeatureTable.ID).limit(EXAMPLES).collectAsList().stream()
+                .map(r -> r.getString(0) + (r.isNullAt(1) ? "" : " (in " + r.getString(1) + ", kept from "
+                        + r.getString(2) + ")") + (r.getBoolean(3) ? ", same image" : ", a different image"))
+                .toList());
+        summary.put("duplicateIds", dup);
+        Map<String, Object> same = new LinkedHashMap<>();
+        same.put("groups", d.sameContentGroups());
+        same.put("examples", d.sameContent().orderBy(FeatureTable.CONTENT_HASH).limit(EXAMPLES).collectAsList()
+                .stream().map(r -> r.getList(1).stream().map(String::valueOf).toList()).toList());
+        summary.put("sameImageDifferentIds", same);
+    }
+
+    @SuppressWarnings("unchecked")
+    static void printDuplicates(PrintStream out, Map<String, Object> summary) {
+        Map<String, Object> dup = (Map<String, Object>) summary.get("duplicateIds");
+        if (dup != null && ((Number) dup.get("rows")).longValue() > 0) {
+            out.printf(Locale.ROOT, "  %d rows repeat an id seen before and were not scored again (duplicates/), "
+                    + "e.g. %s%n", ((Number) dup.get("rows")).longValue(), dup.get("examples"));
+        }
+        Map<String, Object> same = (Map<String, Object>) summary.get("sameImageDifferentIds");
+        if (same != null && ((Number) same.get("groups")).longValue() > 0) {
+            out.printf(Locale.ROOT, "  %d images appear under more than one id, e.g. %s%n",
+                    ((Number) same.get("groups")).longValue(), same.get("examples"));
+        }
+    }
 
     /**
      * Scores {@code features} into the staged output: scores/, the queue (selection/, selection-csv/), the flagged
@@ -53,6 +146,10 @@ final class ScoreStep {
             scores.write().mode(SaveMode.ErrorIfExists).parquet(output.staged("scores"));
             Dataset<Row> written = spark.read().parquet(output.staged("scores"));
             long n = written.count();
+            if (n == 0) {
+                throw new IllegalArgumentException("no sample could be scored (every pool item was rejected): the "
+                        + "previous result is kept");
+            }
             long zero = written.filter(col(ScoreTable.D_OUT_ZERO)).count();
             Dataset<Row> selection = o.selection() == SelectionMode.GREEDY
                     ? model.selectGreedy(written, features, o.candidateFactor())

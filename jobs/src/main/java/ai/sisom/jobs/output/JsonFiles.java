@@ -23,6 +23,28 @@ public final class JsonFiles {
         }
     }
 
+    /** A small text file (one line). */
+    public static void writeText(String text, String path, Configuration conf) throws IOException {
+        Path p = new Path(path);
+        try (Writer w = new OutputStreamWriter(p.getFileSystem(conf).create(p, true), StandardCharsets.UTF_8)) {
+            w.write(text);
+            w.write('\n');
+        }
+    }
+
+    /** The first line of a small text file, or null when there is none. */
+    public static String readText(String path, Configuration conf) throws IOException {
+        Path p = new Path(path);
+        org.apache.hadoop.fs.FileSystem fs = p.getFileSystem(conf);
+        if (!fs.exists(p)) {
+            return null;
+        }
+        try (Reader r = new InputStreamReader(fs.open(p), StandardCharsets.UTF_8)) {
+            String s = new java.io.BufferedReader(r).readLine();
+            return s == null ? null : s.trim();
+        }
+    }
+
     public static Map<String, Object> read(String path, Configuration conf) throws IOException {
         Path p = new Path(path);
         try (Reader r = new InputStreamReader(p.getFileSystem(conf).open(p), StandardCharsets.UTF_8)) {

@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
-import java.util.regex.Pattern;
 
 /**
  * A job's settings, parsed once: a properties file plus {@code --set key=value} overrides (which win). Every
@@ -20,8 +19,6 @@ import java.util.regex.Pattern;
  * (without overriding what spark-submit already set).
  */
 public final class JobSettings {
-    private static final Pattern SECRET = Pattern.compile("(?i).*(secret|password|token|credential|access\\.key).*");
-
     /** A raw value and where it was given. */
     private record Raw(String value, String origin) {}
 
@@ -33,18 +30,29 @@ public final class JobSettings {
         this.values = values;
     }
 
-    /** Loads a properties file (or none) and the overrides, and checks every sisom.* setting. */
+    /** Loads a properties file on local disk (or none) and the overrides, and checks every sisom.* setting. */
     public static JobSettings load(Path file, List<String> overrides) throws IOException {
+        if (file != null && !Files.isRegularFile(file)) {
+            throw new SettingsException("configuration file not found: " + file);
+        }
+        return load(file == null ? null : file.toString(), overrides, Map.of());
+    }
+
+    /**
+     * Loads the {@code --conf} file (or none) wherever the deploy mode put it ({@link ConfFile}: the driver's disk,
+     * a Hadoop URI, a file shipped with {@code --files}) and the overrides, and checks every sisom.* setting.
+     * {@code sparkConf}: the spark.* settings spark-submit passed to the driver.
+     */
+    public static JobSettings load(String conf, List<String> overrides, Map<String, String> sparkConf)
+            throws IOException {
         Map<String, Raw> raw = new TreeMap<>();
-        if (file != null) {
-            if (!Files.isRegularFile(file)) {
-                throw new SettingsException("configuration file not found: " + file);
-            }
+        if (conf != null) {
+            ConfFile.Text t = ConfFile.read(conf, sparkConf);
             Properties p = new Properties();
-            try (Reader r = Files.newBufferedReader(file)) {
+            try (Reader r = new java.io.StringReader(t.text())) {
                 p.load(r);
             }
-            String origin = "in " + file;
+            String origin = "in " + t.origin();
             p.stringPropertyNames().forEach(k -> raw.put(k.trim(), new Raw(p.getProperty(k).trim(), origin)));
         }
         for (String o : overrides) {
@@ -79,8 +87,8 @@ public final class JobSettings {
             try {
                 values.put(s, s.parse(v));
             } catch (IllegalArgumentException bad) {
-                throw new SettingsException("setting '" + key + "' " + bad.getMessage() + ", got '" + v + "' ("
-                        + e.getValue().origin() + ")");
+                throw new SettingsException("setting '" + key + "' " + bad.getMessage() + ", got '"
+                        + Redaction.value(key, v) + "' (" + e.getValue().origin() + ")");
             }
         }
         for (List<Setting<?>> group : Settings.TOGETHER) {
@@ -150,7 +158,7 @@ public final class JobSettings {
     public String describe() {
         StringBuilder b = new StringBuilder();
         raw.forEach((k, v) -> b.append("  ").append(k).append(" = ")
-                .append(SECRET.matcher(k).matches() ? "****" : v.value()).append('\n'));
+                .append(Redaction.value(k, v.value())).append('\n'));
         return b.toString();
     }
 }

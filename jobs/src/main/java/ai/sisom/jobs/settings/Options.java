@@ -9,6 +9,7 @@ import ai.sisom.scoring.Fusion;
 import ai.sisom.selection.ClassBalance;
 import ai.sisom.spark.FeatureExtraction;
 import ai.sisom.spark.ImageSources;
+import ai.sisom.spark.TaskGpus;
 
 import static ai.sisom.jobs.settings.Settings.*;
 
@@ -16,9 +17,11 @@ import static ai.sisom.jobs.settings.Settings.*;
 public final class Options {
     private Options() {}
 
-    /** The model, batch size and resize policy of feature extraction. */
+    /** The model, resize policy, and how feature extraction feeds the CPU or the task's GPU. */
     public static FeatureExtraction.Settings extraction(JobSettings s, String command) {
-        return new FeatureExtraction.Settings(s.require(MODEL, command), s.get(BATCH_SIZE), s.get(RESIZE));
+        return new FeatureExtraction.Settings(s.require(MODEL, command), s.get(BATCH_SIZE), s.get(RESIZE),
+                s.get(GPU_BATCH_SIZE), s.get(DECODE_THREADS), s.get(GPU_DECODE_THREADS),
+                TaskGpus.binding(s.get(GPU_CPU_FALLBACK)));
     }
 
     /** Column names of Parquet and manifest inputs; {@code labeled} requires a label. */
@@ -32,7 +35,7 @@ public final class Options {
     }
 
     /** Where a set of images is and in what format. */
-    public record Input(String path, ImageSources.Format format) {
+    public record Input(String path, ImageSources.SourceFormat format) {
         public static Input pool(JobSettings s, String command) {
             return new Input(s.require(INPUT_PATH, command), s.require(INPUT_FORMAT, command));
         }
@@ -60,6 +63,17 @@ public final class Options {
                     t.value(), s.get(OOD_METRIC), s.get(OOD_KEEP_SHARE), new Fusion(s.get(SCORE), s.get(LAMBDA)));
             return new Reference(s.require(STEEPNESS, command), s.get(D_OUT), s.get(SUBSET_DELTA), s.get(SUBSET_SIZE),
                     unknown, spec);
+        }
+
+        /** The settings as a reference records them (what it was built from), by name. */
+        public java.util.Map<String, String> describe() {
+            java.util.Map<String, String> m = new java.util.LinkedHashMap<>();
+            m.put("steepness", steepness);
+            m.put("dOut", dOut.name().toLowerCase(java.util.Locale.ROOT));
+            m.put("subset", subsetDelta == null ? "none" : "delta " + subsetDelta + ", size " + subsetSize);
+            m.put("unknownLabels", String.join(",", unknownLabels));
+            m.put("oodThreshold", ood.requested() + ", keep share " + ood.keepShare());
+            return m;
         }
 
         /** The Spark ML estimator that builds it; feature tables written by extract call the label column label. */
@@ -154,5 +168,18 @@ public final class Options {
         public static Report from(JobSettings s) {
             return new Report(s.get(REPORT), s.get(REPORT_OOD));
         }
+    }
+
+    /** Whether to export the selection for labeling tools, and the image URI prefix they read it under. */
+    public record Labeling(boolean enabled, String imageUri) {
+        public static Labeling from(JobSettings s) {
+            return new Labeling(s.get(LABELING), s.get(LABELING_IMAGE_URI));
+        }
+    }
+
+    /** The catalog tables the score table and the selection are also written to (none by default). */
+    public static ai.sisom.jobs.output.OutputTables tables(JobSettings s) {
+        return new ai.sisom.jobs.output.OutputTables(s.get(OUTPUT_SCORES_TABLE), s.get(OUTPUT_SELECTION_TABLE),
+                s.get(OUTPUT_TABLE_FORMAT));
     }
 }

@@ -42,6 +42,12 @@ public final class Setting<T> {
         return text(key, type, dflt, v -> v, doc, commands);
     }
 
+    /** A value of any type, parsed by {@code parser}, whose exception message says what is wrong. */
+    static <T> Setting<T> parsed(String key, String type, T dflt, Function<String, T> parser, String doc,
+                                 String... commands) {
+        return new Setting<>(key, type, dflt, dflt == null ? null : dflt.toString(), parser, doc, List.of(commands));
+    }
+
     static Setting<Integer> integer(String key, Integer dflt, int min, String doc, String... commands) {
         return new Setting<>(key, min == 0 ? "integer >= 0" : "integer >= " + min, dflt, dflt == null ? null : dflt.toString(),
                 v -> {

@@ -1,6 +1,7 @@
 package ai.sisom.jobs.settings;
 
 import ai.sisom.image.ImagePreprocessor;
+import ai.sisom.model.DeviceBinding;
 import ai.sisom.ood.OodCalibration;
 import ai.sisom.reference.DOutVariant;
 import ai.sisom.reference.SteepnessSpec;
@@ -24,14 +25,19 @@ public final class Settings {
     public static final String RUN = "run";
     public static final String LFOSA_SELECT = "lfosa-select";
 
+    private static final String FORMATS = "parquet | images | manifest | table | a Spark data source";
+
     public static final Setting<String> MODEL = Setting.text("sisom.model", "path", null,
             "the exported TorchScript model `.pt` (its `.json` beside it): local, `hdfs://` or `s3a://`; executors "
                     + "read it from there, so on a cluster it must be on storage every node reaches", EXTRACT, RUN);
     public static final Setting<String> INPUT_PATH = Setting.text("sisom.input.path", "path", null,
             "the pool (or, for `extract` with `sisom.input.labeled=true`, a labeled set); `score`: the pool's images, "
                     + "for the report's thumbnails", EXTRACT, IMPORT, RUN, SCORE_COMMAND);
-    public static final Setting<ImageSources.Format> INPUT_FORMAT = Setting.choice("sisom.input.format",
-            ImageSources.Format.class, null, "the pool's format", EXTRACT, IMPORT, RUN, SCORE_COMMAND);
+    public static final Setting<ImageSources.SourceFormat> INPUT_FORMAT = Setting.parsed("sisom.input.format",
+            FORMATS, null, ImageSources.SourceFormat::parse, "the pool's format: `table` reads the metastore table "
+                    + "that `sisom.input.path` names (`lake.pool`); any other name is a Spark data source (`delta`, "
+                    + "`iceberg`, `orc`, `avro`, ...: `spark.read.format(name).load(path)`), read like Parquet",
+            EXTRACT, IMPORT, RUN, SCORE_COMMAND);
     public static final Setting<Boolean> INPUT_LABELED = Setting.flag("sisom.input.labeled", false,
             "`extract`, `import`: the input is a labeled set (a label column, or one folder per class for `images`)",
             EXTRACT, IMPORT);
@@ -43,14 +49,26 @@ public final class Settings {
             ImageSources.LABEL, "the label column of labeled Parquet and manifest inputs (it is called `label` in the "
                     + "feature tables)", EXTRACT, IMPORT, RUN);
     public static final Setting<String> INPUT_PARTITION_COLUMN = Setting.text("sisom.input.partitionColumn", "column",
-            null, "the pool's Hive-style partition column (`date=2026-11-23/`): `run` extracts only partitions it has "
-                    + "not extracted before; `extract` writes partitioned by it", EXTRACT, RUN);
+            null, "the pool's Hive-style partition column (`date=2026-11-23/`): `run` extracts only partitions whose "
+                    + "files it has not extracted yet; `extract` writes partitioned by it", EXTRACT, RUN);
     public static final Setting<String> LABELED_PATH = Setting.text("sisom.labeled.path", "path", null,
             "the labeled set (with a label column, or one folder per class for `images`)", RUN);
-    public static final Setting<ImageSources.Format> LABELED_FORMAT = Setting.choice("sisom.labeled.format",
-            ImageSources.Format.class, null, "the labeled set's format", RUN);
+    public static final Setting<ImageSources.SourceFormat> LABELED_FORMAT = Setting.parsed("sisom.labeled.format",
+            FORMATS, null, ImageSources.SourceFormat::parse, "the labeled set's format (as `sisom.input.format`)", RUN);
     public static final Setting<Integer> BATCH_SIZE = Setting.integer("sisom.batchSize", 64, 1,
-            "images per network batch", EXTRACT, RUN);
+            "images per network batch on the CPU", EXTRACT, RUN);
+    public static final Setting<Integer> DECODE_THREADS = Setting.integer("sisom.decodeThreads", 1, 0,
+            "threads per task that decode the next batch while the network runs the current one, on the CPU; "
+                    + "0 decodes in the task's thread between forwards", EXTRACT, RUN);
+    public static final Setting<Integer> GPU_BATCH_SIZE = Setting.integer("sisom.gpu.batchSize", 512, 1,
+            "images per network batch for a task on a GPU (`spark.task.resource.gpu.amount`; docs/gpu.md)",
+            EXTRACT, RUN);
+    public static final Setting<Integer> GPU_DECODE_THREADS = Setting.integer("sisom.gpu.decodeThreads", 4, 0,
+            "`sisom.decodeThreads` for a task on a GPU: give the task that many cores (`spark.task.cpus`)",
+            EXTRACT, RUN);
+    public static final Setting<Boolean> GPU_CPU_FALLBACK = Setting.flag(DeviceBinding.FALLBACK_SETTING, false,
+            "a task assigned a GPU that the executor's PyTorch natives cannot use (the CPU-only jar, no driver): "
+                    + "`false` fails it, saying what to change; `true` runs it on the CPU with a warning", EXTRACT, RUN);
     public static final Setting<ImagePreprocessor.Resize> RESIZE = Setting.choice("sisom.resize",
             ImagePreprocessor.Resize.class, ImagePreprocessor.Resize.NONE,
             "an image of another size than the model's input: `none` rejects it, naming it; `bilinear` resizes it "
@@ -139,13 +157,37 @@ public final class Settings {
     public static final Setting<String> CLASS_PRIOR = Setting.text("sisom.queue.classPrior", "class:weight,...", null,
             "`sisom.queue.classBalance=prior`: the weights, by class name (classes not named get none)",
             SCORE_COMMAND, RUN);
+    public static final Setting<Boolean> LABELING = Setting.flag("sisom.labeling", true,
+            "write `labeling/`: the selected images as files, a Label Studio tasks file (the pseudo-label as a prediction, "
+                    + "score and distances as metadata) with its labeling config, a CVAT manifest and the pseudo-labels as "
+                    + "CVAT-for-images tags; `score` exports when `sisom.input.path`/`sisom.input.format` name the pool's "
+                    + "images", SCORE_COMMAND, RUN);
+    public static final Setting<String> LABELING_IMAGE_URI = Setting.text("sisom.labeling.imageUri", "URI prefix", null,
+            "where the labeling tool reads `labeling/images/` (`s3://bucket/...`, `/data/local-files/?d=...`); default: "
+                    + "the output's own location, `s3a://` written as `s3://`", SCORE_COMMAND, RUN);
+    public static final Setting<String> OUTPUT_SCORES_TABLE = Setting.text("sisom.output.scoresTable", "table", null,
+            "also write the score table as this catalog table (`lake.sisom_scores`), replaced by every run",
+            SCORE_COMMAND, RUN);
+    public static final Setting<String> OUTPUT_SELECTION_TABLE = Setting.text("sisom.output.selectionTable", "table",
+            null, "also write the selection as this catalog table (`lake.sisom_queue`), replaced by every run",
+            SCORE_COMMAND, RUN);
+    public static final Setting<String> OUTPUT_TABLE_FORMAT = Setting.text("sisom.output.tableFormat", "format", null,
+            "the tables' format (`delta`, `iceberg`, `parquet`, ...); default: Spark's `spark.sql.sources.default`",
+            SCORE_COMMAND, RUN);
+
+    public static final Setting<Integer> LOCK_STALE_MINUTES = Setting.integer("sisom.lock.staleMinutes", 30, 1,
+            "`run` holds a lock on the work and output directories, refreshed while it runs; a lock not refreshed for "
+                    + "this long belongs to a dead run and is taken over", RUN);
 
     /** Every setting, in the order the documentation lists them. */
     public static final List<Setting<?>> ALL = List.of(MODEL, INPUT_PATH, INPUT_FORMAT, INPUT_LABELED, INPUT_ID_COLUMN,
             INPUT_IMAGE_COLUMN, INPUT_LABEL_COLUMN, INPUT_PARTITION_COLUMN, LABELED_PATH, LABELED_FORMAT, BATCH_SIZE,
+            DECODE_THREADS, GPU_BATCH_SIZE, GPU_DECODE_THREADS, GPU_CPU_FALLBACK,
             RESIZE, PROGRESS_SECONDS, OUTPUT, WORK, LABELED_FEATURES, POOL_FEATURES, REFERENCE, REBUILD_REFERENCE,
             STEEPNESS, D_OUT, SUBSET_DELTA, SUBSET_SIZE, SCORE, LAMBDA, Q, SELECTION, GREEDY_CANDIDATE_FACTOR, REPORT,
-            REPORT_OOD, UNKNOWN_LABELS, OOD_THRESHOLD, OOD_METRIC, OOD_KEEP_SHARE, OOD_GATE, CLASS_BALANCE, CLASS_PRIOR);
+            REPORT_OOD, UNKNOWN_LABELS, OOD_THRESHOLD, OOD_METRIC, OOD_KEEP_SHARE, OOD_GATE, CLASS_BALANCE, CLASS_PRIOR,
+            LABELING, LABELING_IMAGE_URI, OUTPUT_SCORES_TABLE, OUTPUT_SELECTION_TABLE, OUTPUT_TABLE_FORMAT,
+            LOCK_STALE_MINUTES);
 
     /** Settings that only make sense together: both or neither. */
     static final List<List<Setting<?>>> TOGETHER = List.of(List.of(SUBSET_DELTA, SUBSET_SIZE));

@@ -110,4 +110,36 @@ class JobSettingsTest {
             }
         }
     }
+
+    @Test
+    void theConfFileIsFoundOnDiskAsAHadoopUriOrAmongTheFilesShippedWithFiles() throws Exception {
+        Path dir = Files.createDirectories(tmp.resolve("submitter/conf"));
+        Path f = dir.resolve("nightly.properties");
+        Files.writeString(f, "sisom.q=11\n");
+        // on the driver's disk
+        assertEquals(11, JobSettings.load(f.toString(), List.of(), java.util.Map.of()).get(Settings.Q));
+        // a Hadoop URI
+        assertEquals(11, JobSettings.load(f.toUri().toString(), List.of(), java.util.Map.of()).get(Settings.Q));
+        // shipped with --files and named by file name only, as spark-submit hands it to the driver (spark.files)
+        java.util.Map<String, String> submit = java.util.Map.of("spark.files",
+                tmp.resolve("other.txt").toUri() + "," + f.toUri());
+        JobSettings shipped = JobSettings.load("nightly.properties", List.of(), submit);
+        assertEquals(11, shipped.get(Settings.Q));
+        // YARN's #alias
+        JobSettings alias = JobSettings.load("job.properties", List.of(),
+                java.util.Map.of("spark.yarn.dist.files", f.toUri() + "#job.properties"));
+        assertEquals(11, alias.get(Settings.Q));
+        // a bad value names the shipped file and where it came from
+        Files.writeString(f, "sisom.q=-1\n");
+        String m = assertThrows(SettingsException.class, () -> JobSettings.load("nightly.properties", List.of(), submit))
+                .getMessage();
+        assertTrue(m.contains("in nightly.properties (shipped with --files from " + f.toUri()), m);
+        // nowhere: the message says where it looked
+        String missing = assertThrows(SettingsException.class,
+                () -> JobSettings.load("absent.properties", List.of(), submit)).getMessage();
+        assertTrue(missing.contains("configuration file not found: absent.properties") && missing.contains("spark.files = "),
+                missing);
+        assertTrue(assertThrows(SettingsException.class, () -> JobSettings.load(tmp.resolve("gone.properties").toUri()
+                .toString(), List.of(), java.util.Map.of())).getMessage().contains("configuration file not found"));
+    }
 }

@@ -1,0 +1,201 @@
+package ai.sisom.bench;
+
+import ai.sisom.features.FeatureExtractor;
+import ai.sisom.image.ImagePreprocessor;
+import ai.sisom.jobs.SisomJob;
+import ai.sisom.model.SisomModel;
+import org.apache.spark.scheduler.SparkListener;
+import org.apache.spark.scheduler.SparkListenerStageCompleted;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.SparkSession;
+import org.eclipse.jetty.util.component.AbstractLifeCycle;
+import org.gaul.s3proxy.AuthenticationType;
+import org.gaul.s3proxy.S3Proxy;
+import org.jclouds.ContextBuilder;
+import org.jclouds.blobstore.BlobStoreContext;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.concat;
+import static org.apache.spark.sql.functions.explode;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.sequence;
+
+/**
+ * The nightly run at lake scale (bench/nightly-scale.sh): a Parquet pool partitioned by night, N images over three
+ * nights (the bundled pool's 1,000 images repeated under distinct ids), on local disk or on an in-process S3 server;
+ * each night's `run` (read, decode, extract, score, select, write) timed in this JVM against the bare model forward
+ * (the `java-forward` of bench/extract-speed.sh: same model, batch and threads) measured in the same JVM. Prints per
+ * night the new images, wall seconds, images/s, the ratio to the bare forward, images/s per core, peak RSS and the
+ * executor time by stage.
+ */
+public final class NightlyScaleBench {
+    private NightlyScaleBench() {}
+
+    public static void main(String[] args) throws Exception {
+        int n = Integer.parseInt(args[0]);
+        String storage = args[1];
+        Path out = Paths.get(args[2]).toAbsolutePath();
+        int nights = args.length > 3 ? Integer.parseInt(args[3]) : 3;
+        int cores = Runtime.getRuntime().availableProcessors();
+        Path root = Paths.get("").toAbsolutePath();
+        Path model = root.resolve("data-samples/model/fmnist_resnet18w16.pt");
+        double forward = bareForward(model, root.resolve("data-samples/pool/images"), 64, cores);
+        System.out.printf(Locale.ROOT, "bare forward (java-forward, batch 64, %d threads): %.1f img/s%n", cores, forward);
+
+        S3Proxy proxy = null;
+        BlobStoreContext blobs = null;
+        SparkSession.Builder b = SparkSession.builder().master("local[" + cores + "]").appName("sisom-nightly-scale")
+                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", Integer.toString(cores));
+        String base = out.toUri().toString();
+        if (storage.equals("s3")) {
+            blobs = ContextBuilder.newBuilder("transient").credentials("unused", "unused").build(BlobStoreContext.class);
+            blobs.getBlobStore().createContainerInLocation(null, "lake");
+            proxy = S3Proxy.builder().blobStore(blobs.getBlobStore()).endpoint(URI.create("http://127.0.0.1:0"))
+                    .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, "bench", "bench-secret").build();
+            proxy.start();
+            while (!AbstractLifeCycle.STARTED.equals(proxy.getState())) {
+                Thread.sleep(10);
+            }
+            b = b.config("spark.hadoop.fs.s3a.endpoint", "http://127.0.0.1:" + proxy.getPort())
+                    .config("spark.hadoop.fs.s3a.endpoint.region", "us-east-1")
+                    .config("spark.hadoop.fs.s3a.path.style.access", "true")
+                    .config("spark.hadoop.fs.s3a.connection.ssl.enabled", "false")
+                    .config("spark.hadoop.fs.s3a.access.key", "bench")
+                    .config("spark.hadoop.fs.s3a.secret.key", "bench-secret")
+                    .config("spark.hadoop.fs.s3a.aws.credentials.provider",
+                            "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider")
+                    .config("spark.hadoop.fs.s3a.change.detection.version.required", "false");
+            base = "s3a://lake/scale";
+        }
+        SparkSession spark = b.getOrCreate();
+        StageTimes stages = new StageTimes();
+        spark.sparkContext().addSparkListener(stages);
+        try {
+            Dataset<Row> source = spark.read().parquet(root.resolve("data-samples/pool/parquet/data").toString())
+                    .select("id", "image").cache();
+            long k = source.count();
+            int perNight = n / nights;
+            System.out.println("| night | new images | total scored | wall s | img/s | ratio to bare forward | img/s per core "
+                    + "| peak RSS MB | executor time by stage |");
+            System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|---|");
+            for (int night = 1; night <= nights; night++) {
+                // each night's images: the source images repeated under distinct ids, a few files per core
+                long reps = (perNight + k - 1) / k;
+                Dataset<Row> rows = source.withColumn("rep", explode(sequence(lit(0L), lit(reps - 1))))
+                        .withColumn("id", concat(lit("n" + night + "-"), col("rep").cast("string"), lit("-"), col("id")))
+                        .drop("rep").limit(perNight).repartition(Math.max(cores, perNight / 20_000));
+                rows.write().mode("overwrite").parquet(base + "/pool/date=night-" + night);
+                String[] run = {"run", "--set", "sisom.model=" + model,
+                        "--set", "sisom.labeled.path=" + root.resolve("data-samples/labeled/parquet/data"),
+                        "--set", "sisom.labeled.format=parquet", "--set", "sisom.input.path=" + base + "/pool",
+                        "--set", "sisom.input.format=parquet", "--set", "sisom.input.partitionColumn=date",
+                        "--set", "sisom.steepness=layer1:0.05,layer2:1,layer3:10,avgpool:50",
+                        "--set", "sisom.work=" + base + "/work", "--set", "sisom.output=" + base + "/results",
+                        "--set", "sisom.q=1000", "--set", "sisom.progressSeconds=600"};
+                resetPeakRss();
+                stages.clear();
+                ByteArrayOutputStream buf = new ByteArrayOutputStream();
+                long t0 = System.nanoTime();
+                int rc = SisomJob.run(run, new PrintStream(buf, true, StandardCharsets.UTF_8));
+                double secs = (System.nanoTime() - t0) / 1e9;
+                String printed = buf.toString(StandardCharsets.UTF_8);
+                if (rc != 0) {
+                    throw new IllegalStateException("night " + night + " failed:\n" + printed);
+                }
+                long scored = Long.parseLong(printed.replaceAll("(?s).*; (\\d+) samples scored.*", "$1"));
+                double rate = perNight / secs;
+                System.out.printf(Locale.ROOT, "| %d | %d | %d | %.1f | %.0f | %.2f | %.0f | %.0f | %s |%n", night,
+                        perNight, scored, secs, rate, rate / forward, rate / cores, peakRssMb(), stages.top(6));
+            }
+        } finally {
+            spark.stop();
+            if (proxy != null) {
+                proxy.stop();
+            }
+            if (blobs != null) {
+                blobs.close();
+            }
+        }
+    }
+
+    /** The bare model forward on decoded images, median of 5 rounds after a warm-up (ExtractionSpeedBench). */
+    static double bareForward(Path model, Path images, int batch, int threads) throws Exception {
+        List<FeatureExtractor.Item> items = ExtractionSpeedBench.readAll(images);
+        try (SisomModel m = SisomModel.load(model)) {
+            ai.djl.pytorch.jni.JniUtils.setNumThreads(threads);
+            ImagePreprocessor pre = ImagePreprocessor.forModel(m.metadata(), ImagePreprocessor.Resize.NONE);
+            float[] all = ExtractionSpeedBench.decodeAll(pre, items);
+            double[] rate = new double[6];
+            for (int r = 0; r < rate.length; r++) {
+                long t0 = System.nanoTime();
+                for (int i = 0; i < items.size(); i += batch) {
+                    int bs = Math.min(batch, items.size() - i);
+                    m.forward(java.util.Arrays.copyOfRange(all, i * pre.size(), (i + bs) * pre.size()), bs);
+                }
+                rate[r] = items.size() / ((System.nanoTime() - t0) / 1e9);
+            }
+            return ExtractionSpeedBench.median(java.util.Arrays.copyOfRange(rate, 1, rate.length));
+        }
+    }
+
+    private static void resetPeakRss() {
+        try {
+            Files.writeString(Paths.get("/proc/self/clear_refs"), "5");
+        } catch (Exception ignored) {
+            // not Linux, or not allowed: the peak then covers the whole process
+        }
+    }
+
+    private static double peakRssMb() throws Exception {
+        for (String line : Files.readAllLines(Paths.get("/proc/self/status"))) {
+            if (line.startsWith("VmHWM:")) {
+                return Long.parseLong(line.replaceAll("\\D+", "")) / 1024.0;
+            }
+        }
+        return Double.NaN;
+    }
+
+    /** Executor run time summed per stage name (the call site), largest first. */
+    static final class StageTimes extends SparkListener {
+        private final Map<String, Long> millis = new ConcurrentHashMap<>();
+
+        @Override
+        public void onStageCompleted(SparkListenerStageCompleted e) {
+            String name = e.stageInfo().name();
+            long t = e.stageInfo().taskMetrics() == null ? 0 : e.stageInfo().taskMetrics().executorRunTime();
+            millis.merge(name, t, Long::sum);
+        }
+
+        void clear() {
+            millis.clear();
+        }
+
+        String top(int k) {
+            Map<Long, String> sorted = new TreeMap<>(java.util.Comparator.reverseOrder());
+            millis.forEach((name, t) -> sorted.merge(t, name, (a, b2) -> a + ", " + b2));
+            List<String> parts = new ArrayList<>();
+            for (var e : sorted.entrySet()) {
+                if (parts.size() == k) {
+                    break;
+                }
+                parts.add(String.format(Locale.ROOT, "%s %.1f s", e.getValue(), e.getKey() / 1000.0));
+            }
+            return String.join("; ", parts);
+        }
+    }
+}

@@ -1,0 +1,90 @@
+package ai.sisom.jobs;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.Paths;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import java.util.stream.Stream;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * {@code spark-submit --packages ai.sisom:sisom-jobs_SCALA:VERSION}: Spark's own Ivy resolution finds our artifacts
+ * where {@code ./mvnw install} puts them (a Maven repository laid out as install lays it out, with the installed,
+ * flattened POMs) and their dependencies in the local Maven repository, and the job's main class runs from them.
+ * Spark and Hadoop, provided by the cluster, must not be fetched.
+ */
+class PackagesIT {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void sparkSubmitPackagesResolvesTheInstalledCoordinatesAndRunsTheJob() throws Exception {
+        Path root = JobTests.repoRoot();
+        String scala = System.getProperty("sisom.scala.binary.version", "2.13");
+        String version = System.getProperty("sisom.version");
+        assertNotNull(version, "sisom.version is not set (run through ./mvnw verify)");
+        Path jobsBuild = SparkDistribution.buildDir().toAbsolutePath();
+        Path commonBuild = root.resolve("common").resolve(root.resolve("jobs").relativize(jobsBuild));
+        Path repo = tmp.resolve("repo");
+        install(repo, "sisom-common_" + scala, version, commonBuild);
+        install(repo, "sisom-jobs_" + scala, version, jobsBuild);
+
+        List<String> repos = new ArrayList<>(List.of(repo.toUri().toString()));
+        for (String r : new String[]{System.getProperty("sisom.local.repo"), System.getProperty("sisom.local.repo.tail")}) {
+            if (r != null && !r.isBlank() && !r.startsWith("${") && Files.isDirectory(Paths.get(r))) {
+                repos.add(Paths.get(r).toUri().toString());
+            }
+        }
+        Path app = tmp.resolve("empty.jar"); // spark-submit needs a primary resource; the job comes from --packages
+        try (JarOutputStream ignored = new JarOutputStream(Files.newOutputStream(app), new Manifest())) {
+            // an empty jar
+        }
+        SparkDistribution dist = SparkDistribution.create(tmp);
+        Path ivy = tmp.resolve("ivy");
+        Path log = tmp.resolve("submit.log");
+        Process p = dist.start(tmp, log, "org.apache.spark.deploy.SparkSubmit", List.of("--master", "local[1]",
+                "--packages", "ai.sisom:sisom-jobs_" + scala + ":" + version, "--repositories", String.join(",", repos),
+                "--conf", "spark.jars.ivy=" + ivy, "--class", "ai.sisom.jobs.SisomJob", app.toString(), "--help"),
+                Map.of());
+        assertTrue(p.waitFor(5, TimeUnit.MINUTES), "spark-submit --packages did not finish");
+        String out = Files.readString(log);
+        assertEquals(0, p.exitValue(), out);
+        assertTrue(out.contains("sisom.model") && out.contains("  run "), "the job's --help:\n" + out);
+
+        List<String> fetched;
+        try (Stream<Path> s = Files.list(ivy.resolve("jars"))) {
+            fetched = s.map(f -> f.getFileName().toString()).sorted().toList();
+        }
+        for (String want : List.of("ai.sisom_sisom-jobs_" + scala + "-" + version + ".jar",
+                "ai.sisom_sisom-common_" + scala + "-" + version + ".jar")) {
+            assertTrue(fetched.contains(want), want + " not in " + fetched);
+        }
+        assertTrue(fetched.stream().anyMatch(f -> f.startsWith("ai.djl_api-")), fetched.toString());
+        assertTrue(fetched.stream().anyMatch(f -> f.startsWith("ai.djl.pytorch_pytorch-native-cpu-")
+                && f.contains("linux-x86_64")), "the natives (a classifier dependency): " + fetched);
+        assertTrue(fetched.stream().noneMatch(f -> f.startsWith("org.apache.spark") || f.startsWith("org.apache.hadoop")
+                || f.startsWith("org.scala-lang")), "provided dependencies were fetched: " + fetched);
+    }
+
+    /** What maven-install-plugin writes for one module: the jar and the (flattened) POM. */
+    private static void install(Path repo, String artifact, String version, Path build) throws Exception {
+        Path dir = Files.createDirectories(repo.resolve("ai/sisom").resolve(artifact).resolve(version));
+        Path jar = build.resolve(artifact + "-" + version + ".jar");
+        Path pom = build.resolve(".flattened-pom.xml");
+        assertTrue(Files.isRegularFile(jar) && Files.isRegularFile(pom), jar + " / " + pom + " (package first)");
+        String text = Files.readString(pom);
+        assertTrue(text.contains("<artifactId>" + artifact + "</artifactId>") && !text.contains("${"),
+                "the installed POM names concrete artifacts: " + pom);
+        Files.copy(jar, dir.resolve(artifact + "-" + version + ".jar"));
+        Files.copy(pom, dir.resolve(artifact + "-" + version + ".pom"));
+    }
+}
