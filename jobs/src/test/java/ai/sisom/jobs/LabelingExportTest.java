@@ -58,7 +58,8 @@ class LabelingExportTest {
         out = Files.createTempDirectory("sisom-labeling");
         JobTests.runJob("run", "--conf", root.resolve("conf/local-samples.properties").toString(),
                 "--set", "sisom.model=" + root.resolve("data-samples/model/fmnist_resnet18w16.pt"),
-                "--set", "sisom.labeled.path=" + root.resolve("data-samples/labeled/parquet/data"),
+                "--set", "sisom.labeled.path=" + root.resolve("data-samples/labeled/parquet/data"), "--set",
+                "sisom.labeled.format=parquet",
                 "--set", "sisom.input.path=" + root.resolve("data-samples/pool/images"),
                 "--set", "sisom.input.format=images", "--set", "sisom.q=12", "--set", "sisom.report=false",
                 "--set", "sisom.steepness=layer1:0.05,layer2:1,layer3:10,avgpool:50",

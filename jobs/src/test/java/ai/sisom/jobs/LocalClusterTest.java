@@ -31,7 +31,8 @@ class LocalClusterTest {
     private static String[] runArgs(Path root) {
         return new String[]{"run", "--conf", root.resolve("conf/local-samples.properties").toString(),
                 "--set", "sisom.model=" + root.resolve("data-samples/model/fmnist_resnet18w16.pt"),
-                "--set", "sisom.labeled.path=" + root.resolve("data-samples/labeled/parquet/data"),
+                "--set", "sisom.labeled.path=" + root.resolve("data-samples/labeled/parquet/data"), "--set",
+                "sisom.labeled.format=parquet",
                 "--set", "sisom.input.path=" + root.resolve("data-samples/pool/parquet/data"),
                 "--set", "sisom.input.format=parquet",
                 "--set", "sisom.steepness=layer1:0.05,layer2:1,layer3:10,avgpool:50", "--set", "sisom.q=20"};

@@ -70,9 +70,9 @@ public final class LabelingExport {
         Map<String, byte[]> bytes = new HashMap<>();
         if (!picks.isEmpty()) {
             Object[] ids = picks.stream().map(r -> r.getString(r.fieldIndex(ScoreTable.ID))).toArray();
-            Iterator<Row> it = images.filter(col("id").isin(ids)).select("id", "image").toLocalIterator();
-            while (it.hasNext()) {
-                Row r = it.next();
+            // the queue's images are held on the driver anyway (they are written from here): one collect, no
+            // partition-by-partition iterator over a shuffled read
+            for (Row r : images.filter(col("id").isin(ids)).select("id", "image").collectAsList()) {
                 bytes.put(r.getString(0), (byte[]) r.get(1));
             }
         }
