@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # OOD benchmark, one command: data sets (bench/python/ood_data.py) -> features through the extract job -> every method
-# scored on the same features (ai.sisom.bench.OodBenchmark) -> results.csv, results.md, scores.csv, auroc.png,
-# histograms.png in OUT.
-#   bench/ood.sh [--reduced] [OUT=target/ood] [key=value ...]   (keys: see OodBenchmark, e.g. knn.k=50)
-# --reduced is the CI configuration (500 fit, 500 ID test, 150 per OOD set: a couple of minutes); without it,
-# 10,000 fit, the 10,000 test images and 2,000 per OOD set (about 20 minutes on 2 cores).
+# scored on the same features (ai.sisom.bench.OodBenchmark) -> results.csv, results.md, scores.csv,
+# scores-heldout.csv, auroc.png, histograms.png in OUT. Two suites: the bundled model against near and far OOD sets,
+# and the 8-class model of data-samples/make_heldout_model.py against its two held-out classes.
+#   bench/ood.sh [--reduced] [OUT=target/ood] [key=value ...]   (keys: see OodBenchmark, e.g. variants=false)
+# --reduced is the CI configuration (500 / 400 fit, 500 / 496 ID test, 150 per OOD set: a few minutes); without
+# it, 10,000 / 8,000 fit, all 10,000 / 8,000 ID test images, 2,000 per OOD set (1,000 per held-out class).
 # Needs Debian's python3-numpy python3-pil python3-sklearn python3-skimage python3-torch python3-matplotlib
 # dataset-fashion-mnist fonts-dejavu-core fonts-liberation.
 set -euo pipefail

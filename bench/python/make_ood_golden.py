@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
-"""Golden values for OodMetricsTest and OodPostprocessorsTest (bench/src/test/resources/ood-golden.json).
+"""Golden values for OodMetricsTest, AurocBootstrapTest and OodPostprocessorsTest
+(bench/src/test/resources/ood-golden.json).
 
 Metrics: scikit-learn, exactly as OpenOOD's openood/evaluators/metrics.py calls it, on fixed random scores with
-ties. Postprocessors: NumPy/scikit-learn transcriptions of OpenOOD's postprocessors (MSP, MaxLogit, Energy, GEN,
+ties (FPR@95 in both conventions: ID positive, and OpenOOD v1.5's OOD positive). Bootstrap: stratified resamples
+drawn with numpy (ID and each OOD set with replacement, separately), AUROC per resample from scikit-learn's
+roc_auc_score on the resampled arrays, the interval from np.percentile; the explicit indices of a few resamples (for
+an exact check) and a 10,000-resample reference interval and standard deviation (for a statistical check of the
+Java bootstrap's own random draws). Postprocessors: NumPy/scikit-learn transcriptions of OpenOOD's postprocessors (MSP, MaxLogit, Energy, GEN,
 KNN, MDS, ReAct, ASH-S, ASH-B, ViM) on a small random network head and feature set.
-  /usr/bin/python3 python/make_ood_golden.py
+  /usr/bin/python3 bench/python/make_ood_golden.py
 Needs Debian's python3-numpy, python3-scipy and python3-sklearn.
 """
 import json
@@ -102,9 +107,36 @@ def postprocessor_case(rng):
             "ashB": logsumexp(ash(test, 90, True) @ w.T + b, 1).tolist(), "vim": vim.tolist(), "vimAlpha": alpha}
 
 
+def bootstrap_case(rng, exact=40, reference=10000):
+    s_id = np.round(rng.normal(1.0, 1.0, 300), 1)
+    sets = [np.round(rng.normal(0.0, 1.0, 120), 1), np.round(rng.normal(0.6, 1.5, 80), 1)]
+
+    def resample_auroc(id_idx, ood_idx, ood):
+        y = np.concatenate([np.ones(len(id_idx)), np.zeros(len(ood_idx))])
+        return metrics.roc_auc_score(y, np.concatenate([s_id[id_idx], ood[ood_idx]]))
+
+    draws = []
+    for _ in range(exact):
+        id_idx = rng.integers(0, len(s_id), len(s_id))
+        ood_idx = [rng.integers(0, len(o), len(o)) for o in sets]
+        draws.append({"id": id_idx.tolist(), "ood": [i.tolist() for i in ood_idx],
+                      "auroc": [resample_auroc(id_idx, i, o) for i, o in zip(ood_idx, sets)]})
+    exact_auroc = np.array([d["auroc"] for d in draws])
+    ref = np.array([[resample_auroc(rng.integers(0, len(s_id), len(s_id)), rng.integers(0, len(o), len(o)), o)
+                     for o in sets] for _ in range(reference)])
+    return {"id": s_id.tolist(), "ood": [o.tolist() for o in sets], "draws": draws,
+            "exactInterval": np.percentile(exact_auroc, [2.5, 97.5], axis=0).T.tolist(),
+            "auroc": [metrics.roc_auc_score(np.r_[np.ones(len(s_id)), np.zeros(len(o))], np.r_[s_id, o])
+                      for o in sets],
+            "referenceInterval": np.percentile(ref, [2.5, 97.5], axis=0).T.tolist(),
+            "referenceStd": ref.std(0).tolist(), "referenceResamples": reference}
+
+
 def main():
     rng = np.random.default_rng(20261123)
     golden = {"metrics": metric_cases(rng), "postprocessors": postprocessor_case(rng)}
+    # drawn after the cases above, so their values do not change
+    golden["bootstrap"] = bootstrap_case(rng)
     with open(OUT, "w") as f:
         json.dump(golden, f)
     print("wrote", OUT)

@@ -11,23 +11,26 @@ import java.util.Arrays;
  *   <li>AUPR-In: trapezoidal area under the precision-recall curve with ID positive and the score as ranking
  *   ({@code auc(recall, precision)} over {@code precision_recall_curve}, not average precision).</li>
  *   <li>AUPR-Out: the same with OOD positive and the negated score.</li>
- *   <li>FPR@95TPR: the fraction of OOD samples accepted at the highest threshold that accepts at least 95 % of
- *   the ID samples (ID positive, as in the ODIN/Energy papers). OpenOOD v1.5's code takes OOD as the positive class
- *   for this one metric; {@link #fprAtTpr} with the arguments swapped gives that variant.</li>
+ *   <li>FPR@95TPR, ID positive ({@link Result#fpr95()}): the fraction of OOD samples accepted at the highest
+ *   threshold that accepts at least 95 % of the ID samples, as in the ODIN and Energy papers.</li>
+ *   <li>FPR@95TPR, OOD positive ({@link Result#fpr95OodPositive()}): OpenOOD v1.5's code
+ *   ({@code roc_curve(ood_indicator, -conf)}): the fraction of ID samples flagged at the threshold that flags at
+ *   least 95 % of the OOD samples. The two differ whenever the score distributions' tails differ.</li>
  * </ul>
  */
 public final class OodMetrics {
     private OodMetrics() {}
 
-    /** One method on one ID/OOD pair. */
-    public record Result(double auroc, double auprIn, double auprOut, double fpr95) {}
+    /** One method on one ID/OOD pair; {@code fpr95} takes ID as positive, {@code fpr95OodPositive} OOD. */
+    public record Result(double auroc, double auprIn, double auprOut, double fpr95, double fpr95OodPositive) {}
 
     public static Result compute(double[] id, double[] ood) {
         check(id, "in-distribution");
         check(ood, "out-of-distribution");
         double[] negOod = negate(ood);
         double[] negId = negate(id);
-        return new Result(auroc(id, ood), aupr(id, ood), aupr(negOod, negId), fprAtTpr(id, ood, 0.95));
+        return new Result(auroc(id, ood), aupr(id, ood), aupr(negOod, negId), fprAtTpr(id, ood, 0.95),
+                fprAtTpr(negOod, negId, 0.95));
     }
 
     /** P(score(pos) > score(neg)) + P(tie) / 2, by sorting: O(n log n) (the OOD threshold's own AUROC). */

@@ -66,59 +66,175 @@ class OodBenchmarkTest {
         Path out = tmp.resolve("out");
         exec(ROOT, python(), "bench/python/ood_data.py", data.toString(), "--reduced");
         ByteArrayOutputStream log = new ByteArrayOutputStream();
-        OodBenchmark.run(data, out, new String[]{"model=" + ROOT.resolve("data-samples/model/fmnist_resnet18w16.pt")},
+        OodBenchmark.run(data, out, new String[]{"model=" + ROOT.resolve("data-samples/model/fmnist_resnet18w16.pt"),
+                        "heldout.model=" + ROOT.resolve("data-samples/model-heldout/fmnist8_resnet18w16.pt"),
+                        "conf=" + ROOT.resolve("conf/local-samples.properties")},
                 new PrintStream(log, true, StandardCharsets.UTF_8));
+        String logText = log.toString(StandardCharsets.UTF_8);
         exec(ROOT, python(), "bench/python/ood_plots.py", out.toString());
-        for (String f : List.of("results.csv", "results.md", "scores.csv", "auroc.png", "histograms.png")) {
+        for (String f : List.of("results.csv", "results.md", "scores.csv", "scores-heldout.csv", "auroc.png",
+                "histograms.png")) {
             assertTrue(Files.size(out.resolve(f)) > 0, f);
         }
 
-        // method -> set -> AUROC
-        Map<String, Map<String, Double>> auroc = new HashMap<>();
+        // method -> set -> row; every metric in [0, 1], every AUROC inside its bootstrap interval
+        Map<String, Map<String, List<String>>> rows = new HashMap<>();
+        Map<String, Boolean> ranked = new HashMap<>();
         List<String> lines = Files.readAllLines(out.resolve("results.csv"));
+        assertEquals(OodBenchmark.CSV_HEADER, lines.get(0));
         for (String line : lines.subList(1, lines.size())) {
             List<String> c = OodBenchmark.parseCsvLine(line);
-            for (int i = 4; i <= 7; i++) {
+            for (int i = 6; i <= 12; i++) {
                 double v = Double.parseDouble(c.get(i));
                 assertTrue(v >= 0 && v <= 1, "metric out of [0, 1]: " + line);
             }
-            auroc.computeIfAbsent(c.get(0), k -> new HashMap<>()).put(c.get(2), Double.parseDouble(c.get(4)));
+            double auroc = Double.parseDouble(c.get(6));
+            double lo = Double.parseDouble(c.get(7));
+            double hi = Double.parseDouble(c.get(8));
+            assertTrue(lo <= auroc + 1e-9 && auroc <= hi + 1e-9 && hi - lo < 0.5, "interval: " + line);
+            assertNull(rows.computeIfAbsent(c.get(0), k -> new HashMap<>()).put(c.get(4), c), "twice: " + line);
+            ranked.put(c.get(0), Boolean.parseBoolean(c.get(2)));
         }
-        // 10 baselines and 16 SISOM variants, each on 5 sets plus the near and far means
-        assertEquals(26, auroc.size(), auroc.keySet().toString());
-        for (Map<String, Double> m : auroc.values()) {
-            assertEquals(7, m.size());
-        }
+        // one ranked row per method: 10 baselines, SISOM, SISOMe; apart from them KNN at k=50 and 16 SISOM variants
+        List<String> rankedMethods = ranked.keySet().stream().filter(ranked::get).sorted().toList();
+        assertEquals(sortedExpected(), rankedMethods);
+        assertEquals(12 + 1 + 16, rows.size(), rows.keySet().toString());
         for (String v : List.of("sample", "anchor")) {
-            assertTrue(auroc.containsKey("SISOMe (" + v + ", subset, search)"), auroc.keySet().toString());
-            assertTrue(auroc.containsKey("SISOM (" + v + ", fixed)"), auroc.keySet().toString());
+            assertFalse(ranked.get("SISOMe (" + v + ", subset, search)"), "a variant is not ranked");
+            assertFalse(ranked.get("SISOM (" + v + ", fixed)"));
+        }
+        assertFalse(ranked.get("KNN (k=50)"));
+        // 5 main sets + near/far means, 2 held-out sets + their mean
+        List<String> sets = List.of("letters", "digits", "natural", "textures", "noise", "near-mean", "far-mean",
+                "shirt", "sneaker", "held-out-mean");
+        for (Map.Entry<String, Map<String, List<String>>> e : rows.entrySet()) {
+            assertEquals(new java.util.TreeSet<>(sets), new java.util.TreeSet<>(e.getValue().keySet()), e.getKey());
+            assertEquals("held-out", e.getValue().get("shirt").get(3));
+            assertEquals("main", e.getValue().get("letters").get(3));
         }
         // uniform noise is easy for any working detector; a sign or pairing bug would put it near or below 0.5
-        assertTrue(auroc.get("Energy").get("noise") > 0.9, auroc.get("Energy").toString());
-        assertTrue(auroc.get("MSP").get("noise") > 0.8, auroc.get("MSP").toString());
-        assertTrue(auroc.get("Mahalanobis").get("far-mean") > 0.9, auroc.get("Mahalanobis").toString());
-        assertTrue(auroc.get("SISOMe (sample, fixed)").get("noise") > 0.75, auroc.get("SISOMe (sample, fixed)").toString());
+        assertTrue(auroc(rows, "Energy", "noise") > 0.9);
+        assertTrue(auroc(rows, "MSP", "noise") > 0.8);
+        assertTrue(auroc(rows, "Mahalanobis", "far-mean") > 0.9);
+        assertTrue(auroc(rows, "SISOMe", "noise") > 0.75);
+        // held-out classes are not confused with their ID test set by a working feature-space detector
+        assertTrue(auroc(rows, "Mahalanobis", "held-out-mean") > 0.6, rows.get("Mahalanobis").toString());
+        // the two FPR conventions are different numbers (columns 11 and 12) for at least some rows
+        assertTrue(rows.values().stream().flatMap(m -> m.values().stream())
+                .anyMatch(c -> !c.get(11).equals(c.get(12))));
+
+        // KNN's k follows the fit set: 500 (main) and 400 (held-out) fit samples give k = 1; SISOM ranked at the
+        // conf's configuration
+        assertEquals("k = 1 (fit set 500 / 1000)", rows.get("KNN").get("letters").get(14));
+        assertEquals("k = 1 (fit set 400 / 1000)", rows.get("KNN").get("shirt").get(14));
+        assertTrue(rows.get("SISOM").get("letters").get(14).startsWith("d_out sample, no subset, steepness grid "
+                + "layer1:0.05|1,layer2:1|10,layer3:10|100,avgpool:50|100"), rows.get("SISOM").get("letters").toString());
 
         // the bundled model's test accuracy is 0.9179 on all 10,000 images; 500 of them stay within 3 sigma
-        Matcher acc = Pattern.compile("ID accuracy \\*\\*([0-9.]+)\\*\\*").matcher(Files.readString(out.resolve("results.md")));
-        assertTrue(acc.find());
+        String md = Files.readString(out.resolve("results.md"));
+        Matcher acc = Pattern.compile("suite \\*\\*main\\*\\*.*ID accuracy \\*\\*([0-9.]+)\\*\\*").matcher(md);
+        assertTrue(acc.find(), md);
         double a = Double.parseDouble(acc.group(1));
         assertEquals(0.9179, a, 3 * Math.sqrt(0.9179 * 0.0821 / 500), "ID accuracy");
-        assertTrue(log.toString(StandardCharsets.UTF_8).contains("ood-benchmark: 500 fit, 1250 eval samples"),
-                log.toString(StandardCharsets.UTF_8));
-
-        // reusing the extracted features gives the same metrics (scoring is deterministic), without extracting
-        Path again = tmp.resolve("again");
-        OodBenchmark.run(data, again, new String[]{"features=" + out.resolve("features")}, System.out);
-        assertFalse(Files.exists(again.resolve("features")));
-        List<String> first = Files.readAllLines(out.resolve("results.csv"));
-        List<String> second = Files.readAllLines(again.resolve("results.csv"));
-        assertEquals(first.size(), second.size());
-        for (int i = 0; i < first.size(); i++) {
-            // the last column is the method's run time
-            assertEquals(first.get(i).substring(0, first.get(i).lastIndexOf(',')),
-                    second.get(i).substring(0, second.get(i).lastIndexOf(',')));
+        Matcher heldAcc = Pattern.compile("suite \\*\\*held-out\\*\\*.*ID accuracy \\*\\*([0-9.]+)\\*\\*")
+                .matcher(md);
+        assertTrue(heldAcc.find(), md);
+        assertTrue(Double.parseDouble(heldAcc.group(1)) > 0.85, "the 8-class model's accuracy " + heldAcc.group(1));
+        assertTrue(logText.contains("suite main: 500 fit, 1250 eval samples"), logText);
+        assertTrue(logText.contains("suite held-out: 400 fit, 796 eval samples"), logText);
+        // the ranked table has exactly one row per method, and the other configurations are marked as test-set picks
+        String rankedTable = md.substring(md.indexOf("## Ranked"), md.indexOf("## Per question"));
+        for (String m : rankedMethods) {
+            assertEquals(1, Pattern.compile("\\| " + Pattern.quote(m) + " \\|").matcher(rankedTable).results().count(), m);
         }
+        assertTrue(rankedTable.lines().filter(l -> l.startsWith("| ")).noneMatch(l -> l.contains("subset")),
+                rankedTable);
+        assertTrue(md.contains("choosing on the test sets"));
+        for (String q : List.of("### near-OOD", "### far-OOD", "### held-out-OOD")) {
+            assertTrue(md.contains(q), q);
+        }
+        // SISOMe against each other ranked method: the point difference is the two means' difference, and the
+        // verdict follows the paired interval
+        String ours = md.substring(md.indexOf("### SISOMe\n"), md.indexOf("### SISOM\n"));
+        List<String> oursRows = ours.lines().filter(l -> l.startsWith("| ") && !l.startsWith("| method")).toList();
+        assertEquals(11, oursRows.size(), ours);
+        List<String> groupOrder = List.of("near", "far", "held-out");
+        for (String line : oursRows) {
+            String[] c = line.substring(2, line.length() - 2).split(" \\| ");
+            assertEquals(1 + 3 * groupOrder.size(), c.length, line);
+            for (int g = 0; g < groupOrder.size(); g++) {
+                String mean = groupOrder.get(g) + "-mean";
+                double want = 100 * (auroc(rows, "SISOMe", mean) - auroc(rows, c[0], mean));
+                assertEquals(want, Double.parseDouble(c[1 + 3 * g]), 0.011, line);
+                String[] ci = c[2 + 3 * g].split(" to ");
+                double lo = Double.parseDouble(ci[0]);
+                double hi = Double.parseDouble(ci[1]);
+                assertTrue(lo <= hi, line);
+                assertEquals(lo > 0 ? "**better**" : hi < 0 ? "**worse**" : "tie", c[3 + 3 * g], line);
+            }
+        }
+
+        // reusing the extracted features gives the same metrics and intervals for the ranked methods (scoring and
+        // the bootstrap are deterministic, and the bootstrap's resamples do not depend on which methods run),
+        // without extracting; variants=false scores only the ranked configurations
+        Path again = tmp.resolve("again");
+        OodBenchmark.run(data, again, new String[]{"features=" + out.resolve("features"), "variants=false",
+                "conf=" + ROOT.resolve("conf/local-samples.properties")}, System.out);
+        assertFalse(Files.exists(again.resolve("features")));
+        List<List<String>> first = rankedRows(out.resolve("results.csv"));
+        List<List<String>> second = rankedRows(again.resolve("results.csv"));
+        assertEquals(12 * sets.size(), first.size());
+        assertEquals(first, second);
+        assertEquals(12 * sets.size() + 1, Files.readAllLines(again.resolve("results.csv")).size());
+    }
+
+    /** The ranked methods' rows without the run time (column 13). */
+    private static List<List<String>> rankedRows(Path csv) throws Exception {
+        List<String> lines = Files.readAllLines(csv);
+        List<List<String>> out = new java.util.ArrayList<>();
+        for (String line : lines.subList(1, lines.size())) {
+            List<String> c = new java.util.ArrayList<>(OodBenchmark.parseCsvLine(line));
+            if (c.get(2).equals("true")) {
+                c.remove(13);
+                out.add(c);
+            }
+        }
+        return out;
+    }
+
+    private static List<String> sortedExpected() {
+        return List.of("ASH-B", "ASH-S", "Energy", "GEN", "KNN", "Mahalanobis", "MaxLogit", "MSP", "ReAct", "SISOM",
+                "SISOMe", "ViM").stream().sorted().toList();
+    }
+
+    private static double auroc(Map<String, Map<String, List<String>>> rows, String method, String set) {
+        return Double.parseDouble(rows.get(method).get(set).get(6));
+    }
+
+    @Test
+    void knnKScalesWithTheFitSetLikeTheKnnPaper() {
+        // Sun et al. 2022: k = 50 for CIFAR-10's 50,000 training images
+        assertEquals(50, OodBenchmark.knnK("auto", 50_000));
+        assertEquals(10, OodBenchmark.knnK("auto", 10_000));
+        assertEquals(8, OodBenchmark.knnK("auto", 8_000));
+        assertEquals(1, OodBenchmark.knnK("auto", 500));
+        assertEquals(1, OodBenchmark.knnK("auto", 20));
+        assertEquals(7, OodBenchmark.knnK("7", 500));
+        assertThrows(IllegalArgumentException.class, () -> OodBenchmark.knnK("0", 500));
+        assertThrows(IllegalArgumentException.class, () -> OodBenchmark.knnK("600", 500));
+        assertThrows(IllegalArgumentException.class, () -> OodBenchmark.knnK("many", 500));
+    }
+
+    @Test
+    void sisomsRankedConfigurationIsReadFromTheShippedJobConfiguration() throws Exception {
+        var d = OodBenchmark.SisomDefaults.read(ROOT.resolve("conf/local-samples.properties"));
+        assertEquals("layer1:0.05|1,layer2:1|10,layer3:10|100,avgpool:50|100", d.steepness());
+        assertEquals("sample", d.dOut());
+        Path conf = tmp.resolve("subset.properties");
+        Files.writeString(conf, "sisom.steepness=layer1:1\nsisom.subset.delta=1\nsisom.subset.size=5\n");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> OodBenchmark.SisomDefaults.read(conf));
+        assertTrue(e.getMessage().contains("sisom.subset.delta"), e.getMessage());
     }
 
     @Test

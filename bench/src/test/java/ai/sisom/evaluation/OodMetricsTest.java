@@ -42,14 +42,28 @@ class OodMetricsTest {
             assertEquals(c.get("auprIn").getAsDouble(), r.auprIn(), 1e-12, what);
             assertEquals(c.get("auprOut").getAsDouble(), r.auprOut(), 1e-12, what);
             assertEquals(c.get("fpr95").getAsDouble(), r.fpr95(), 1e-12, what);
-            double[] negId = id.clone();
-            double[] negOod = ood.clone();
-            for (int i = 0; i < negId.length; i++) negId[i] = -negId[i];
-            for (int i = 0; i < negOod.length; i++) negOod[i] = -negOod[i];
-            assertEquals(c.get("fpr95OodPositive").getAsDouble(), OodMetrics.fprAtTpr(negOod, negId, 0.95), 1e-12,
+            assertEquals(c.get("fpr95OodPositive").getAsDouble(), r.fpr95OodPositive(), 1e-12,
                     what + " (OpenOOD v1.5's OOD-positive FPR)");
         }
         assertEquals(4, n);
+    }
+
+    @Test
+    void theTwoFprConventionsCountDifferentErrors() {
+        // ID 1..20, OOD 0.5, 15.5..18.5 and 30: keeping 95 % of ID (threshold 2) accepts 5 of 6 OOD samples;
+        // flagging 95 % of OOD (at least 6 of 6, threshold 30) flags all 20 ID samples
+        double[] id = new double[20];
+        for (int i = 0; i < id.length; i++) {
+            id[i] = i + 1;
+        }
+        double[] ood = {0.5, 15.5, 16.5, 17.5, 18.5, 30};
+        OodMetrics.Result r = OodMetrics.compute(id, ood);
+        assertEquals(5 / 6.0, r.fpr95(), 1e-12);
+        assertEquals(1.0, r.fpr95OodPositive(), 1e-12);
+        // dropping the one confident OOD sample: 5 of 5 flagged needs threshold 18.5 -> 18 of 20 ID flagged
+        r = OodMetrics.compute(id, new double[]{0.5, 15.5, 16.5, 17.5, 18.5});
+        assertEquals(4 / 5.0, r.fpr95(), 1e-12);
+        assertEquals(18 / 20.0, r.fpr95OodPositive(), 1e-12);
     }
 
     @Test
@@ -59,10 +73,12 @@ class OodMetricsTest {
         assertEquals(1.0, perfect.auprIn(), 1e-12);
         assertEquals(1.0, perfect.auprOut(), 1e-12);
         assertEquals(0.0, perfect.fpr95());
+        assertEquals(0.0, perfect.fpr95OodPositive());
         // every score tied: AUROC one half, and keeping 95 % of ID accepts every OOD sample
         OodMetrics.Result tied = OodMetrics.compute(new double[]{1, 1, 1, 1}, new double[]{1, 1});
         assertEquals(0.5, tied.auroc());
         assertEquals(1.0, tied.fpr95());
+        assertEquals(1.0, tied.fpr95OodPositive());
         OodMetrics.Result reversed = OodMetrics.compute(new double[]{1, 2}, new double[]{5, 6, 7});
         assertEquals(0.0, reversed.auroc());
     }
