@@ -74,15 +74,15 @@ final class ModelColumns {
         return col(p, "oodFlagCol", "output column of the OOD flag: the metric above the threshold (null without one)");
     }
 
-    static ScoreColumns of(String id, String features, String pseudoClass, String energy, String logits,
-                           String penultimate, boolean keepArrays, String pseudoLabel, String score, String oodScore,
-                           String oodMetric, String oodFlag) {
+    /** The columns a stage's params name. */
+    static ScoreColumns of(HasScoreColumns p) {
         Map<String, String> out = new LinkedHashMap<>();
-        out.put(ScoreTable.PSEUDO_LABEL, pseudoLabel);
-        out.put(ScoreTable.SCORE, score);
-        out.put(ScoreTable.OOD_SCORE, oodScore);
-        out.put(ScoreTable.OOD_METRIC, oodMetric);
-        out.put(ScoreTable.OOD_FLAG, oodFlag);
-        return new ScoreColumns(id, features, pseudoClass, energy, logits, penultimate, keepArrays, out);
+        out.put(ScoreTable.PSEUDO_LABEL, p.getPseudoLabelCol());
+        out.put(ScoreTable.SCORE, p.getScoreCol());
+        out.put(ScoreTable.OOD_SCORE, p.getOodScoreCol());
+        out.put(ScoreTable.OOD_METRIC, p.getOodMetricCol());
+        out.put(ScoreTable.OOD_FLAG, p.getOodFlagCol());
+        return new ScoreColumns(p.getIdCol(), p.getFeaturesCol(), p.getPseudoClassCol(), p.getEnergyCol(),
+                p.getLogitsCol(), p.getPenultimateCol(), p.getKeepFeatureArrays(), out);
     }
 }

@@ -49,7 +49,8 @@ import java.util.List;
  * the fitted model's output schema (so a Pipeline can hold stages after it), the column params name the input and
  * output columns (defaults: the feature table's names), and {@link #read()}/{@link #load} read a saved estimator.
  */
-public final class SisomEstimator extends Estimator<SisomScoringModel> implements DefaultParamsWritable {
+public final class SisomEstimator extends Estimator<SisomScoringModel>
+        implements DefaultParamsWritable, HasScoreColumns {
     private static final long serialVersionUID = 1L;
     private final String uid;
 
@@ -243,30 +244,6 @@ public final class SisomEstimator extends Estimator<SisomScoringModel> implement
 
     public Param<String> oodFlagCol() { return oodFlagCol; }
 
-    public String getIdCol() { return $(idCol); }
-
-    public String getFeaturesCol() { return $(featuresCol); }
-
-    public String getPseudoClassCol() { return $(pseudoClassCol); }
-
-    public String getEnergyCol() { return $(energyCol); }
-
-    public String getPenultimateCol() { return $(penultimateCol); }
-
-    public String getLogitsCol() { return $(logitsCol); }
-
-    public boolean getKeepFeatureArrays() { return (Boolean) $(keepFeatureArrays); }
-
-    public String getPseudoLabelCol() { return $(pseudoLabelCol); }
-
-    public String getScoreCol() { return $(scoreCol); }
-
-    public String getOodScoreCol() { return $(oodScoreCol); }
-
-    public String getOodMetricCol() { return $(oodMetricCol); }
-
-    public String getOodFlagCol() { return $(oodFlagCol); }
-
     public SisomEstimator setIdCol(String v) { set(idCol, v); return this; }
 
     public SisomEstimator setFeaturesCol(String v) { set(featuresCol, v); return this; }
@@ -370,7 +347,7 @@ public final class SisomEstimator extends Estimator<SisomScoringModel> implement
     /** Checks the labeled feature table's columns and the params; returns the fitted model's output schema. */
     @Override
     public StructType transformSchema(StructType schema) {
-        ScoreColumns columns = columns();
+        ScoreColumns columns = ModelColumns.of(this);
         String table = "labeled feature table";
         columns.requireInputs(schema, table);
         ScoreColumns.require(schema, getPenultimateCol(), DataTypes.createArrayType(DataTypes.FloatType),
@@ -398,11 +375,6 @@ public final class SisomEstimator extends Estimator<SisomScoringModel> implement
         return columns.outputSchema(schema);
     }
 
-    private ScoreColumns columns() {
-        return ModelColumns.of(getIdCol(), getFeaturesCol(), getPseudoClassCol(), getEnergyCol(), getLogitsCol(),
-                getPenultimateCol(), getKeepFeatureArrays(), getPseudoLabelCol(), getScoreCol(), getOodScoreCol(),
-                getOodMetricCol(), getOodFlagCol());
-    }
 
     @Override
     public SisomEstimator copy(ParamMap extra) {

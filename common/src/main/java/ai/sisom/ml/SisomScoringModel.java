@@ -42,7 +42,7 @@ import java.io.UncheckedIOException;
  * table's columns, then every other input column), and the column params name the input and output columns
  * (defaults: the feature table's and the score table's names). Selections take a table under those names.
  */
-public final class SisomScoringModel extends Model<SisomScoringModel> implements MLWritable {
+public final class SisomScoringModel extends Model<SisomScoringModel> implements MLWritable, HasScoreColumns {
     private static final long serialVersionUID = 1L;
     private final String uid;
     private final SisomReference reference;
@@ -213,30 +213,6 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
 
     public Param<String> oodFlagCol() { return oodFlagCol; }
 
-    public String getIdCol() { return $(idCol); }
-
-    public String getFeaturesCol() { return $(featuresCol); }
-
-    public String getPseudoClassCol() { return $(pseudoClassCol); }
-
-    public String getEnergyCol() { return $(energyCol); }
-
-    public String getLogitsCol() { return $(logitsCol); }
-
-    public String getPenultimateCol() { return $(penultimateCol); }
-
-    public boolean getKeepFeatureArrays() { return (Boolean) $(keepFeatureArrays); }
-
-    public String getPseudoLabelCol() { return $(pseudoLabelCol); }
-
-    public String getScoreCol() { return $(scoreCol); }
-
-    public String getOodScoreCol() { return $(oodScoreCol); }
-
-    public String getOodMetricCol() { return $(oodMetricCol); }
-
-    public String getOodFlagCol() { return $(oodFlagCol); }
-
     public SisomScoringModel setIdCol(String v) { set(idCol, v); return this; }
 
     public SisomScoringModel setFeaturesCol(String v) { set(featuresCol, v); return this; }
@@ -261,11 +237,6 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
 
     public SisomScoringModel setOodFlagCol(String v) { set(oodFlagCol, v); return this; }
 
-    private ScoreColumns columns() {
-        return ModelColumns.of(getIdCol(), getFeaturesCol(), getPseudoClassCol(), getEnergyCol(), getLogitsCol(),
-                getPenultimateCol(), getKeepFeatureArrays(), getPseudoLabelCol(), getScoreCol(), getOodScoreCol(),
-                getOodMetricCol(), getOodFlagCol());
-    }
 
     /** The fusion these params describe. */
     public Fusion fusion() {
@@ -313,7 +284,7 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
     @Override
     public Dataset<Row> transform(Dataset<?> dataset) {
         transformSchema(dataset.schema());
-        return columns().score(dataset.toDF(), scorer());
+        return ModelColumns.of(this).score(dataset.toDF(), scorer());
     }
 
     /**
@@ -321,7 +292,7 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
      * unless {@code oodGate} is false, within the class quotas when balanced.
      */
     public Dataset<Row> selectTopQ(Dataset<Row> scores) {
-        ScoreColumns c = columns();
+        ScoreColumns c = ModelColumns.of(this);
         return c.fromFixed(Selections.topQ(c.toFixed(scores, false), getQ(), gated(), balance()));
     }
 
@@ -331,14 +302,14 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
      */
     public Dataset<Row> selectGreedy(Dataset<Row> scores, Dataset<Row> features, int candidateFactor) {
         int n = getQ();
-        ScoreColumns c = columns();
+        ScoreColumns c = ModelColumns.of(this);
         return c.fromFixed(Selections.greedy(scores.sparkSession(), c.toFixed(scores, false), c.toFixed(features, true),
                 scorer(), n, n * candidateFactor, gated(), balance()));
     }
 
     /** The flagged samples of a transformed table, most out-of-distribution first ({@code ood_rank}). */
     public Dataset<Row> flagged(Dataset<Row> scores) {
-        ScoreColumns c = columns();
+        ScoreColumns c = ModelColumns.of(this);
         return c.fromFixed(OodList.ranked(c.toFixed(scores, false)));
     }
 
@@ -364,7 +335,7 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
 
     @Override
     public StructType transformSchema(StructType schema) {
-        ScoreColumns columns = columns();
+        ScoreColumns columns = ModelColumns.of(this);
         columns.requireInputs(schema, "pool feature table");
         java.util.List<String> classes = FeatureColumns.classNames(schema, getPseudoClassCol());
         java.util.List<String> layers = FeatureColumns.layerNames(schema, getFeaturesCol());

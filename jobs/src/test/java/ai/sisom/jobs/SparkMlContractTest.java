@@ -90,6 +90,7 @@ class SparkMlContractTest {
             }
             assertEquals(declared, new java.util.TreeSet<>(Arrays.stream(params).map(Param::name).toList()));
             assertTrue(declared.size() > 15, declared.toString());
+            assertEquals(declared.size(), params.length, "each param once");
             for (Param<?> p : params) {
                 assertEquals(stage.uid(), p.parent(), p.name());
                 assertFalse(p.doc().isBlank(), p.name() + " has no doc");
