@@ -9,6 +9,7 @@ import ai.sisom.reference.SteepnessSpec;
 import ai.sisom.reference.DOutVariant;
 import ai.sisom.spark.FeatureTable;
 import ai.sisom.spark.LabeledFeatures;
+import ai.sisom.spark.ScoreTable;
 import org.apache.spark.ml.Estimator;
 import org.apache.spark.ml.param.DoubleParam;
 import org.apache.spark.ml.param.IntParam;
@@ -16,9 +17,13 @@ import org.apache.spark.ml.param.Param;
 import org.apache.spark.ml.param.ParamMap;
 import org.apache.spark.ml.param.ParamValidators;
 import org.apache.spark.ml.param.StringArrayParam;
+import org.apache.spark.ml.param.BooleanParam;
+import org.apache.spark.ml.util.DefaultParamsReader;
 import org.apache.spark.ml.util.DefaultParamsWritable;
+import org.apache.spark.ml.util.MLReader;
 import org.apache.spark.ml.util.Identifiable$;
 import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
 import java.util.Arrays;
@@ -39,8 +44,13 @@ import java.util.List;
  *     .fit(spark.read().parquet("labeled/features"));
  * Dataset<Row> scores = model.setQ(1000).transform(spark.read().parquet("pool/features"));
  * }</pre>
+ *
+ * As in MLlib: every param is validated when it is set, {@link #transformSchema} checks the input columns and returns
+ * the fitted model's output schema (so a Pipeline can hold stages after it), the column params name the input and
+ * output columns (defaults: the feature table's names), and {@link #read()}/{@link #load} read a saved estimator.
  */
-public final class SisomEstimator extends Estimator<SisomScoringModel> implements DefaultParamsWritable {
+public final class SisomEstimator extends Estimator<SisomScoringModel>
+        implements DefaultParamsWritable, HasScoreColumns {
     private static final long serialVersionUID = 1L;
     private final String uid;
 
@@ -49,6 +59,20 @@ public final class SisomEstimator extends Estimator<SisomScoringModel> implement
     private final DoubleParam subsetDelta;
     private final IntParam subsetSize;
     private final Param<String> labelCol;
+
+    // ---- columns: the labeled feature table's, and the model's output (handed on by fit: same names as its) ----
+    private final Param<String> idCol;
+    private final Param<String> featuresCol;
+    private final Param<String> pseudoClassCol;
+    private final Param<String> energyCol;
+    private final Param<String> penultimateCol;
+    private final Param<String> logitsCol;
+    private final BooleanParam keepFeatureArrays;
+    private final Param<String> pseudoLabelCol;
+    private final Param<String> scoreCol;
+    private final Param<String> oodScoreCol;
+    private final Param<String> oodMetricCol;
+    private final Param<String> oodFlagCol;
 
     // ---- open world (METHOD.md 10): the OOD threshold calibrated on the labeled set ----
     private final Param<String> score;
@@ -66,28 +90,67 @@ public final class SisomEstimator extends Estimator<SisomScoringModel> implement
     public SisomEstimator(String uid) {
         this.uid = uid;
         steepness = new Param<>(this, "steepness", "per-layer sigmoid steepness, layer:value or layer:v1|v2|... "
-                + "(a grid: the combination with the lowest leave-one-out r_avg wins), every layer named");
-        dOutVariant = new Param<>(this, "dOutVariant", "d_out definition: sample (paper, AL code) or anchor (OOD code)");
-        subsetDelta = new DoubleParam(this, "subsetDelta", "ProbCover ball radius on penultimate features (0: no subset)");
-        subsetSize = new IntParam(this, "subsetSize", "ProbCover reference subset size (0: no subset)");
-        labelCol = new Param<>(this, "labelCol", "column holding the true class name of each labeled sample");
+                + "(a grid: the combination with the lowest leave-one-out r_avg wins), every layer named, values > 0",
+                Checks.<String>because("steepness", v -> {
+                    try {
+                        SteepnessSpec.parse(v);
+                        return null;
+                    } catch (IllegalArgumentException e) {
+                        return e.getMessage();
+                    }
+                }));
+        dOutVariant = new Param<>(this, "dOutVariant", "d_out definition: sample (paper, AL code) or anchor (OOD code)",
+                ParamValidators.inArray(new String[]{"sample", "anchor"}));
+        subsetDelta = new DoubleParam(this, "subsetDelta", "ProbCover ball radius on penultimate features, >= 0 "
+                + "(0: no subset); set with subsetSize (both > 0 or both 0)", ParamValidators.gtEq(0));
+        subsetSize = new IntParam(this, "subsetSize", "ProbCover reference subset size, >= 0 (0: no subset); set "
+                + "with subsetDelta (both > 0 or both 0)", ParamValidators.gtEq(0));
+        labelCol = new Param<>(this, "labelCol", "column holding the true class name of each labeled sample",
+                Checks.columnName());
         setDefault(dOutVariant, "sample");
         setDefault(subsetDelta, 0.0);
         setDefault(subsetSize, 0);
         setDefault(labelCol, "label");
 
+        idCol = ModelColumns.idCol(this);
+        featuresCol = ModelColumns.featuresCol(this);
+        pseudoClassCol = ModelColumns.pseudoClassCol(this);
+        energyCol = ModelColumns.energyCol(this);
+        penultimateCol = ModelColumns.penultimateCol(this);
+        logitsCol = ModelColumns.logitsCol(this);
+        keepFeatureArrays = ModelColumns.keepFeatureArrays(this);
+        pseudoLabelCol = ModelColumns.pseudoLabelCol(this);
+        scoreCol = ModelColumns.scoreCol(this);
+        oodScoreCol = ModelColumns.oodScoreCol(this);
+        oodMetricCol = ModelColumns.oodMetricCol(this);
+        oodFlagCol = ModelColumns.oodFlagCol(this);
+        setDefault(idCol, FeatureTable.ID);
+        setDefault(featuresCol, FeatureTable.U);
+        setDefault(pseudoClassCol, FeatureTable.PSEUDO_CLASS);
+        setDefault(energyCol, FeatureTable.ENERGY);
+        setDefault(penultimateCol, FeatureTable.PENULTIMATE);
+        setDefault(logitsCol, FeatureTable.LOGITS);
+        setDefault(keepFeatureArrays, true);
+        setDefault(pseudoLabelCol, ScoreTable.PSEUDO_LABEL);
+        setDefault(scoreCol, ScoreTable.SCORE);
+        setDefault(oodScoreCol, ScoreTable.OOD_SCORE);
+        setDefault(oodMetricCol, ScoreTable.OOD_METRIC);
+        setDefault(oodFlagCol, ScoreTable.OOD_FLAG);
+
         // open world; score, lambda and oodThreshold share names (and meaning) with the model's params, so fit
         // hands them on
         score = new Param<>(this, "score", "the score that ranks the queue, sisome or sisom; the OOD metric 'score' "
                 + "means it", ParamValidators.inArray(new String[]{"sisome", "sisom"}));
-        lambda = new DoubleParam(this, "lambda", "fixed fusion weight in [0, 1] replacing r_avg (negative: use r_avg)");
+        lambda = new DoubleParam(this, "lambda", "fixed fusion weight in [0, 1] replacing r_avg, or -1 (default): "
+                + "use r_avg", Checks.lambda());
         unknownLabels = new StringArrayParam(this, "unknownLabels", "label values that mark a labeled sample as not "
-                + "one of the model's classes: such samples calibrate the OOD threshold and never enter the reference");
+                + "one of the model's classes: such samples calibrate the OOD threshold and never enter the reference",
+                Checks.<String[]>when(a -> Arrays.stream(a).allMatch(l -> l != null && !l.isBlank())));
         oodThresholdMode = new Param<>(this, "oodThresholdMode", "how the OOD threshold is chosen: auto (youden with "
                 + "labeled unknowns, keep without), youden, keep",
                 ParamValidators.inArray(new String[]{"auto", "youden", "keep"}));
-        oodThreshold = new DoubleParam(this, "oodThreshold", "a fixed OOD threshold on oodMetric (NaN: calibrate by "
-                + "oodThresholdMode)");
+        oodThreshold = new DoubleParam(this, "oodThreshold", "a fixed OOD threshold on oodMetric, finite (NaN: "
+                + "calibrate by oodThresholdMode)", Checks.finiteOrNaN());
         oodMetric = new Param<>(this, "oodMetric", "the metric the OOD threshold is on: score (the ranking score), "
                 + "sisom, sisome, energy, ratio, ab (d_in + d_out), or auto (with labeled unknowns the one of largest "
                 + "Youden's J on them, ties to the score; without, the score)", ParamValidators.inArray(new String[]{"auto", "score", "sisom", "sisome", "energy",
@@ -117,6 +180,16 @@ public final class SisomEstimator extends Estimator<SisomScoringModel> implement
 
     public Param<String> labelCol() { return labelCol; }
 
+    public String getSteepness() { return $(steepness); }
+
+    public String getDOutVariant() { return $(dOutVariant); }
+
+    public double getSubsetDelta() { return (Double) $(subsetDelta); }
+
+    public int getSubsetSize() { return (Integer) $(subsetSize); }
+
+    public String getLabelCol() { return $(labelCol); }
+
     public SisomEstimator setSteepness(String v) { set(steepness, v); return this; }
 
     public SisomEstimator setDOutVariant(String v) { set(dOutVariant, v); return this; }
@@ -125,13 +198,75 @@ public final class SisomEstimator extends Estimator<SisomScoringModel> implement
         return setDOutVariant(v.name().toLowerCase(java.util.Locale.ROOT));
     }
 
+    /** The ProbCover subset: radius and size both positive, or both 0 for none. */
     public SisomEstimator setSubset(double delta, int size) {
+        requireSubset(delta, size);
         set(subsetDelta, delta);
         set(subsetSize, size);
         return this;
     }
 
+    public SisomEstimator setSubsetDelta(double v) { set(subsetDelta, v); return this; }
+
+    public SisomEstimator setSubsetSize(int v) { set(subsetSize, v); return this; }
+
     public SisomEstimator setLabelCol(String v) { set(labelCol, v); return this; }
+
+    private static void requireSubset(double delta, int size) {
+        if (delta > 0 != size > 0) {
+            throw new IllegalArgumentException("parameters subsetDelta and subsetSize go together: both > 0 for a "
+                    + "ProbCover subset, or both 0 for none; got subsetDelta " + delta + ", subsetSize " + size);
+        }
+    }
+
+    // ---- columns ----
+    public Param<String> idCol() { return idCol; }
+
+    public Param<String> featuresCol() { return featuresCol; }
+
+    public Param<String> pseudoClassCol() { return pseudoClassCol; }
+
+    public Param<String> energyCol() { return energyCol; }
+
+    public Param<String> penultimateCol() { return penultimateCol; }
+
+    public Param<String> logitsCol() { return logitsCol; }
+
+    public BooleanParam keepFeatureArrays() { return keepFeatureArrays; }
+
+    public Param<String> pseudoLabelCol() { return pseudoLabelCol; }
+
+    public Param<String> scoreCol() { return scoreCol; }
+
+    public Param<String> oodScoreCol() { return oodScoreCol; }
+
+    public Param<String> oodMetricCol() { return oodMetricCol; }
+
+    public Param<String> oodFlagCol() { return oodFlagCol; }
+
+    public SisomEstimator setIdCol(String v) { set(idCol, v); return this; }
+
+    public SisomEstimator setFeaturesCol(String v) { set(featuresCol, v); return this; }
+
+    public SisomEstimator setPseudoClassCol(String v) { set(pseudoClassCol, v); return this; }
+
+    public SisomEstimator setEnergyCol(String v) { set(energyCol, v); return this; }
+
+    public SisomEstimator setPenultimateCol(String v) { set(penultimateCol, v); return this; }
+
+    public SisomEstimator setLogitsCol(String v) { set(logitsCol, v); return this; }
+
+    public SisomEstimator setKeepFeatureArrays(boolean v) { set(keepFeatureArrays, v); return this; }
+
+    public SisomEstimator setPseudoLabelCol(String v) { set(pseudoLabelCol, v); return this; }
+
+    public SisomEstimator setScoreCol(String v) { set(scoreCol, v); return this; }
+
+    public SisomEstimator setOodScoreCol(String v) { set(oodScoreCol, v); return this; }
+
+    public SisomEstimator setOodMetricCol(String v) { set(oodMetricCol, v); return this; }
+
+    public SisomEstimator setOodFlagCol(String v) { set(oodFlagCol, v); return this; }
 
     // ---- open world ----
     public Param<String> score() { return score; }
@@ -147,6 +282,20 @@ public final class SisomEstimator extends Estimator<SisomScoringModel> implement
     public Param<String> oodMetric() { return oodMetric; }
 
     public DoubleParam oodKeepShare() { return oodKeepShare; }
+
+    public String getScore() { return $(score); }
+
+    public double getLambda() { return (Double) $(lambda); }
+
+    public String[] getUnknownLabels() { return $(unknownLabels); }
+
+    public String getOodThresholdMode() { return $(oodThresholdMode); }
+
+    public double getOodThreshold() { return (Double) $(oodThreshold); }
+
+    public String getOodMetric() { return $(oodMetric); }
+
+    public double getOodKeepShare() { return (Double) $(oodKeepShare); }
 
     public SisomEstimator setScore(String v) { set(score, v); return this; }
 
@@ -164,58 +313,81 @@ public final class SisomEstimator extends Estimator<SisomScoringModel> implement
 
     /** The calibration these params describe. */
     public OodCalibration.Spec oodSpec() {
-        double l = (Double) $(lambda);
-        double fixed = (Double) $(oodThreshold);
+        double l = getLambda();
+        double fixed = getOodThreshold();
         return new OodCalibration.Spec(OodCalibration.Mode.parse($(oodThresholdMode)), Double.isNaN(fixed) ? null : fixed,
-                OodCalibration.MetricChoice.parse($(oodMetric)), (Double) $(oodKeepShare),
+                OodCalibration.MetricChoice.parse($(oodMetric)), getOodKeepShare(),
                 new Fusion(Fusion.Score.parse($(score)), l >= 0 ? l : null));
     }
 
     @Override
     public SisomScoringModel fit(Dataset<?> dataset) {
-        StructType schema = transformSchema(dataset.schema());
-        List<String> classes = FeatureColumns.classNames(schema, FeatureTable.PSEUDO_CLASS);
-        List<String> layers = FeatureColumns.layerNames(schema, FeatureTable.U);
-        int[] offsets = FeatureColumns.layerOffsets(schema, FeatureTable.U);
-        LabeledSet labeled = LabeledFeatures.collect(dataset.toDF(), classes, $(labelCol),
+        StructType schema = dataset.schema();
+        transformSchema(schema);
+        List<String> classes = FeatureColumns.classNames(schema, getPseudoClassCol());
+        List<String> layers = FeatureColumns.layerNames(schema, getFeaturesCol());
+        int[] offsets = FeatureColumns.layerOffsets(schema, getFeaturesCol());
+        // the Spark layer reads the feature table's own names
+        Dataset<org.apache.spark.sql.Row> table = dataset.toDF().select(ScoreColumns.col(getIdCol()).as(FeatureTable.ID),
+                ScoreColumns.col(getFeaturesCol()).as(FeatureTable.U), ScoreColumns.col(getEnergyCol()).as(FeatureTable.ENERGY),
+                ScoreColumns.col(getPenultimateCol()).as(FeatureTable.PENULTIMATE),
+                ScoreColumns.col(getPseudoClassCol()).as(FeatureTable.PSEUDO_CLASS), ScoreColumns.col(getLabelCol()).as(LABEL));
+        LabeledSet labeled = LabeledFeatures.collect(table, classes, LABEL,
                 new java.util.LinkedHashSet<>(Arrays.asList($(unknownLabels))));
-        double delta = (Double) $(subsetDelta);
-        int size = (Integer) $(subsetSize);
+        double delta = getSubsetDelta();
+        int size = getSubsetSize();
         SisomReference.Settings settings = new SisomReference.Settings(steepnessGrid($(steepness), layers),
                 DOutVariant.parse($(dOutVariant)), delta > 0 ? delta : null, size > 0 ? size : null);
         SisomReference ref = OodCalibration.build(labeled, classes, layers, offsets, settings, oodSpec());
         return copyValues(new SisomScoringModel(uid, ref), ParamMap.empty()).setParent(this);
     }
 
+    private static final String LABEL = "label";
+
+    /** Checks the labeled feature table's columns and the params; returns the fitted model's output schema. */
     @Override
     public StructType transformSchema(StructType schema) {
-        List<String> cols = Arrays.asList(schema.fieldNames());
-        for (String c : List.of(FeatureTable.ID, FeatureTable.U, FeatureTable.ENERGY, FeatureTable.PENULTIMATE,
-                FeatureTable.PSEUDO_CLASS, $(labelCol))) {
-            if (!cols.contains(c)) {
-                throw new IllegalArgumentException("the labeled feature table has no column '" + c + "'; columns: " + cols);
-            }
+        ScoreColumns columns = ModelColumns.of(this);
+        String table = "labeled feature table";
+        columns.requireInputs(schema, table);
+        ScoreColumns.require(schema, getPenultimateCol(), DataTypes.createArrayType(DataTypes.FloatType),
+                "penultimateCol", table);
+        if (!Arrays.asList(schema.fieldNames()).contains(getLabelCol())) {
+            throw new IllegalArgumentException("the labeled feature table has no column '" + getLabelCol()
+                    + "' (labelCol): extract the labeled set with sisom.input.labeled=true; columns: "
+                    + Arrays.asList(schema.fieldNames()));
         }
-        if (FeatureColumns.classNames(schema, FeatureTable.PSEUDO_CLASS) == null
-                || FeatureColumns.layerNames(schema, FeatureTable.U) == null) {
+        if (FeatureColumns.classNames(schema, getPseudoClassCol()) == null
+                || FeatureColumns.layerNames(schema, getFeaturesCol()) == null) {
             throw new IllegalArgumentException("the feature table carries no class or layer metadata: "
                     + "make it with the extract job (or attach it with FeatureColumns)");
         }
         if (!isDefined(steepness)) {
             throw new IllegalArgumentException("set the steepness, e.g. layer1:0.05,layer2:1,layer3:10,avgpool:50");
         }
-        if ("youden".equals($(oodThresholdMode)) && Double.isNaN((Double) $(oodThreshold))
+        requireSubset(getSubsetDelta(), getSubsetSize());
+        if ("youden".equals($(oodThresholdMode)) && Double.isNaN(getOodThreshold())
                 && $(unknownLabels).length == 0) {
             throw new IllegalArgumentException("OOD threshold mode 'youden' (sisom.ood.threshold / oodThresholdMode) "
                     + "needs labeled unknowns: name their label values (sisom.labeled.unknownLabels / unknownLabels)");
         }
         oodSpec(); // a fixed threshold with metric auto, or a bad share, is refused before the labeled set is read
-        return schema;
+        return columns.outputSchema(schema);
     }
+
 
     @Override
     public SisomEstimator copy(ParamMap extra) {
         return defaultCopy(extra);
+    }
+
+    /** Reads an estimator {@code write().save(path)} wrote (and lets {@code Pipeline.load} read one). */
+    public static MLReader<SisomEstimator> read() {
+        return new DefaultParamsReader<>();
+    }
+
+    public static SisomEstimator load(String path) {
+        return read().load(path);
     }
 
     /**

@@ -10,7 +10,6 @@ import ai.sisom.selection.ClassBalance;
 import ai.sisom.scoring.Fusion;
 import ai.sisom.scoring.SisomScorer;
 import ai.sisom.spark.FeatureTable;
-import ai.sisom.spark.PoolScoring;
 import ai.sisom.spark.ReferenceIO;
 import org.apache.spark.ml.Model;
 import org.apache.spark.ml.param.BooleanParam;
@@ -38,8 +37,12 @@ import java.io.UncheckedIOException;
  * {@link #selectTopQ} and {@link #selectGreedy} pick the samples to label, behind the OOD gate unless
  * {@code oodGate} is false; {@link #flagged} lists the flagged samples. Persistence: {@code save(path)} writes the
  * Spark ML params and the reference artifact; {@link #load} reads both.
+ *
+ * As in MLlib: every param is validated when it is set, {@link #transformSchema} returns the output schema (the score
+ * table's columns, then every other input column), and the column params name the input and output columns
+ * (defaults: the feature table's and the score table's names). Selections take a table under those names.
  */
-public final class SisomScoringModel extends Model<SisomScoringModel> implements MLWritable {
+public final class SisomScoringModel extends Model<SisomScoringModel> implements MLWritable, HasScoreColumns {
     private static final long serialVersionUID = 1L;
     private final String uid;
     private final SisomReference reference;
@@ -54,27 +57,79 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
     private final Param<String> classBalance;
     private final Param<String> classPrior;
 
+    // ---- columns ----
+    private final Param<String> idCol;
+    private final Param<String> featuresCol;
+    private final Param<String> pseudoClassCol;
+    private final Param<String> energyCol;
+    private final Param<String> logitsCol;
+    private final Param<String> penultimateCol;
+    private final BooleanParam keepFeatureArrays;
+    private final Param<String> pseudoLabelCol;
+    private final Param<String> scoreCol;
+    private final Param<String> oodScoreCol;
+    private final Param<String> oodMetricCol;
+    private final Param<String> oodFlagCol;
+
     SisomScoringModel(String uid, SisomReference reference) {
         this.uid = uid;
         this.reference = reference;
-        score = new Param<>(this, "score", "the score that ranks samples: sisome (default) or sisom");
-        lambda = new DoubleParam(this, "lambda", "fixed fusion weight in [0, 1] replacing r_avg (negative: use r_avg)");
-        q = new IntParam(this, "q", "how many samples a selection returns");
+        score = new Param<>(this, "score", "the score that ranks samples: sisome (default) or sisom",
+                ParamValidators.inArray(new String[]{"sisome", "sisom"}));
+        lambda = new DoubleParam(this, "lambda", "fixed fusion weight in [0, 1] replacing r_avg, or -1 (default): "
+                + "use r_avg", Checks.lambda());
+        q = new IntParam(this, "q", "how many samples a selection returns, > 0", ParamValidators.gt(0));
         setDefault(score, "sisome");
         setDefault(lambda, -1.0);
         setDefault(q, 100);
 
         oodGate = new BooleanParam(this, "oodGate", "whether the queue leaves out the samples the OOD threshold flags");
-        oodThreshold = new DoubleParam(this, "oodThreshold", "a fixed OOD threshold on the reference's OOD metric "
-                + "(NaN: the reference's calibrated one)");
+        oodThreshold = new DoubleParam(this, "oodThreshold", "a fixed OOD threshold on the reference's OOD metric, "
+                + "finite (NaN: the reference's calibrated one)", Checks.finiteOrNaN());
         classBalance = new Param<>(this, "classBalance", "queue quotas per pseudo-class: none, equal, or prior "
                 + "(proportional to classPrior)", ParamValidators.inArray(new String[]{"none", "equal", "prior"}));
+        java.util.List<String> classes = java.util.List.copyOf(reference.classNames());
         classPrior = new Param<>(this, "classPrior", "classBalance=prior: class:weight,... over the model's classes "
-                + "(unnamed classes get 0)");
+                + "(unnamed classes get 0); empty for none", Checks.<String>because("classPrior", v -> {
+                    if (v.isBlank()) {
+                        return null;
+                    }
+                    try {
+                        ClassBalance.prior(v, classes);
+                        return null;
+                    } catch (IllegalArgumentException e) {
+                        return e.getMessage();
+                    }
+                }));
         setDefault(oodGate, true);
         setDefault(oodThreshold, Double.NaN);
         setDefault(classBalance, "none");
         setDefault(classPrior, "");
+
+        idCol = ModelColumns.idCol(this);
+        featuresCol = ModelColumns.featuresCol(this);
+        pseudoClassCol = ModelColumns.pseudoClassCol(this);
+        energyCol = ModelColumns.energyCol(this);
+        logitsCol = ModelColumns.logitsCol(this);
+        penultimateCol = ModelColumns.penultimateCol(this);
+        keepFeatureArrays = ModelColumns.keepFeatureArrays(this);
+        pseudoLabelCol = ModelColumns.pseudoLabelCol(this);
+        scoreCol = ModelColumns.scoreCol(this);
+        oodScoreCol = ModelColumns.oodScoreCol(this);
+        oodMetricCol = ModelColumns.oodMetricCol(this);
+        oodFlagCol = ModelColumns.oodFlagCol(this);
+        setDefault(idCol, FeatureTable.ID);
+        setDefault(featuresCol, FeatureTable.U);
+        setDefault(pseudoClassCol, FeatureTable.PSEUDO_CLASS);
+        setDefault(energyCol, FeatureTable.ENERGY);
+        setDefault(logitsCol, FeatureTable.LOGITS);
+        setDefault(penultimateCol, FeatureTable.PENULTIMATE);
+        setDefault(keepFeatureArrays, true);
+        setDefault(pseudoLabelCol, ai.sisom.spark.ScoreTable.PSEUDO_LABEL);
+        setDefault(scoreCol, ai.sisom.spark.ScoreTable.SCORE);
+        setDefault(oodScoreCol, ai.sisom.spark.ScoreTable.OOD_SCORE);
+        setDefault(oodMetricCol, ai.sisom.spark.ScoreTable.OOD_METRIC);
+        setDefault(oodFlagCol, ai.sisom.spark.ScoreTable.OOD_FLAG);
     }
 
     /** A model around an existing reference artifact (e.g. one read with ReferenceIO). */
@@ -118,6 +173,70 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
     public SisomScoringModel setClassBalance(String v) { set(classBalance, v); return this; }
 
     public SisomScoringModel setClassPrior(String v) { set(classPrior, v); return this; }
+
+    public String getScore() { return $(score); }
+
+    public double getLambda() { return (Double) $(lambda); }
+
+    public int getQ() { return (Integer) $(q); }
+
+    public boolean getOodGate() { return (Boolean) $(oodGate); }
+
+    public double getOodThreshold() { return (Double) $(oodThreshold); }
+
+    public String getClassBalance() { return $(classBalance); }
+
+    public String getClassPrior() { return $(classPrior); }
+
+    // ---- columns ----
+    public Param<String> idCol() { return idCol; }
+
+    public Param<String> featuresCol() { return featuresCol; }
+
+    public Param<String> pseudoClassCol() { return pseudoClassCol; }
+
+    public Param<String> energyCol() { return energyCol; }
+
+    public Param<String> logitsCol() { return logitsCol; }
+
+    public Param<String> penultimateCol() { return penultimateCol; }
+
+    public BooleanParam keepFeatureArrays() { return keepFeatureArrays; }
+
+    public Param<String> pseudoLabelCol() { return pseudoLabelCol; }
+
+    public Param<String> scoreCol() { return scoreCol; }
+
+    public Param<String> oodScoreCol() { return oodScoreCol; }
+
+    public Param<String> oodMetricCol() { return oodMetricCol; }
+
+    public Param<String> oodFlagCol() { return oodFlagCol; }
+
+    public SisomScoringModel setIdCol(String v) { set(idCol, v); return this; }
+
+    public SisomScoringModel setFeaturesCol(String v) { set(featuresCol, v); return this; }
+
+    public SisomScoringModel setPseudoClassCol(String v) { set(pseudoClassCol, v); return this; }
+
+    public SisomScoringModel setEnergyCol(String v) { set(energyCol, v); return this; }
+
+    public SisomScoringModel setLogitsCol(String v) { set(logitsCol, v); return this; }
+
+    public SisomScoringModel setPenultimateCol(String v) { set(penultimateCol, v); return this; }
+
+    public SisomScoringModel setKeepFeatureArrays(boolean v) { set(keepFeatureArrays, v); return this; }
+
+    public SisomScoringModel setPseudoLabelCol(String v) { set(pseudoLabelCol, v); return this; }
+
+    public SisomScoringModel setScoreCol(String v) { set(scoreCol, v); return this; }
+
+    public SisomScoringModel setOodScoreCol(String v) { set(oodScoreCol, v); return this; }
+
+    public SisomScoringModel setOodMetricCol(String v) { set(oodMetricCol, v); return this; }
+
+    public SisomScoringModel setOodFlagCol(String v) { set(oodFlagCol, v); return this; }
+
 
     /** The fusion these params describe. */
     public Fusion fusion() {
@@ -165,7 +284,7 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
     @Override
     public Dataset<Row> transform(Dataset<?> dataset) {
         transformSchema(dataset.schema());
-        return PoolScoring.score(dataset.sparkSession(), dataset.toDF(), scorer());
+        return ModelColumns.of(this).score(dataset.toDF(), scorer());
     }
 
     /**
@@ -173,7 +292,8 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
      * unless {@code oodGate} is false, within the class quotas when balanced.
      */
     public Dataset<Row> selectTopQ(Dataset<Row> scores) {
-        return Selections.topQ(scores, (Integer) $(q), gated(), balance());
+        ScoreColumns c = ModelColumns.of(this);
+        return c.fromFixed(Selections.topQ(c.toFixed(scores, false), getQ(), gated(), balance()));
     }
 
     /**
@@ -181,14 +301,16 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
      * gate and within the class quotas like {@link #selectTopQ}.
      */
     public Dataset<Row> selectGreedy(Dataset<Row> scores, Dataset<Row> features, int candidateFactor) {
-        int n = (Integer) $(q);
-        return Selections.greedy(scores.sparkSession(), scores, features, scorer(), n, n * candidateFactor, gated(),
-                balance());
+        int n = getQ();
+        ScoreColumns c = ModelColumns.of(this);
+        return c.fromFixed(Selections.greedy(scores.sparkSession(), c.toFixed(scores, false), c.toFixed(features, true),
+                scorer(), n, n * candidateFactor, gated(), balance()));
     }
 
     /** The flagged samples of a transformed table, most out-of-distribution first ({@code ood_rank}). */
     public Dataset<Row> flagged(Dataset<Row> scores) {
-        return OodList.ranked(scores);
+        ScoreColumns c = ModelColumns.of(this);
+        return c.fromFixed(OodList.ranked(c.toFixed(scores, false)));
     }
 
     /** Whether the gate is on; on, the model must have a threshold (it never scores ungated by accident). */
@@ -213,14 +335,10 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
 
     @Override
     public StructType transformSchema(StructType schema) {
-        java.util.List<String> cols = java.util.Arrays.asList(schema.fieldNames());
-        for (String c : java.util.List.of(FeatureTable.ID, FeatureTable.U, FeatureTable.PSEUDO_CLASS, FeatureTable.ENERGY)) {
-            if (!cols.contains(c)) {
-                throw new IllegalArgumentException("the pool feature table has no column '" + c + "'; columns: " + cols);
-            }
-        }
-        java.util.List<String> classes = FeatureColumns.classNames(schema, FeatureTable.PSEUDO_CLASS);
-        java.util.List<String> layers = FeatureColumns.layerNames(schema, FeatureTable.U);
+        ScoreColumns columns = ModelColumns.of(this);
+        columns.requireInputs(schema, "pool feature table");
+        java.util.List<String> classes = FeatureColumns.classNames(schema, getPseudoClassCol());
+        java.util.List<String> layers = FeatureColumns.layerNames(schema, getFeaturesCol());
         if (classes != null && !classes.equals(reference.classNames())
                 || layers != null && !layers.equals(reference.layerNames())) {
             throw new IllegalArgumentException("the reference was built for classes " + reference.classNames()
@@ -231,7 +349,7 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
             requireThreshold();
         }
         balance(); // a bad class balance or prior is refused before any scoring
-        return schema; // the output schema is PoolScoring's; Spark derives it when the plan is built
+        return columns.outputSchema(schema);
     }
 
     @Override

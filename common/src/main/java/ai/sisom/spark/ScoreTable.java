@@ -73,6 +73,11 @@ public final class ScoreTable {
     public static final List<String> OOD_CSV = List.of(OOD_RANK, ID, OOD_METRIC, PSEUDO_LABEL, ENERGY, D_IN, D_OUT, R,
             NEAREST_IN, NEAREST_OUT, SCORE);
 
+    /** The schema of a score table: the declared columns, then {@code passThrough} (Spark ML's transformSchema). */
+    public static org.apache.spark.sql.types.StructType schema(List<org.apache.spark.sql.types.StructField> passThrough) {
+        return LAYOUT.schema(passThrough);
+    }
+
     /** The declared columns' names, in order. */
     public static List<String> columns() {
         return LAYOUT.names();

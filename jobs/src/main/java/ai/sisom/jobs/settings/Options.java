@@ -141,9 +141,10 @@ public final class Options {
                     s.get(GREEDY_CANDIDATE_FACTOR), s.get(OOD_GATE), override, b, prior);
         }
 
-        /** The Spark ML model that scores with these options. */
+        /** The Spark ML model that scores with these options; its output is the score table (no feature arrays). */
         public SisomScoringModel model(SisomReference ref) {
-            SisomScoringModel m = SisomScoringModel.of(ref).setScore(fusion.score()).setQ(q).setOodGate(gate)
+            SisomScoringModel m = SisomScoringModel.of(ref).setKeepFeatureArrays(false).setScore(fusion.score())
+                    .setQ(q).setOodGate(gate)
                     .setClassBalance(balance.label()).setClassPrior(prior == null ? "" : prior);
             if (thresholdOverride != null) {
                 m.setOodThreshold(thresholdOverride);
