@@ -87,8 +87,7 @@ final class ScoreStep {
                 .withColumn("_rank", row_number().over(first))
                 .withColumn("_kept_unit", org.apache.spark.sql.functions.first(col(UNIT)).over(first))
                 .withColumn("_kept_hash", org.apache.spark.sql.functions.first(col(FeatureTable.CONTENT_HASH)).over(first));
-        Dataset<Row> unique = f.join(broadcast(twice), f.col(FeatureTable.ID).equalTo(twice.col(FeatureTable.ID)),
-                        "left_anti")
+        Dataset<Row> unique = f.join(broadcast(twice), FeatureTable.ID, "left_anti")
                 .unionByName(ranked.filter(col("_rank").equalTo(1)).drop("_rank", "_kept_unit", "_kept_hash"));
         Dataset<Row> dropped = ranked.filter(col("_rank").gt(1)).select(col(FeatureTable.ID), col(UNIT).as("unit"),
                 col("_kept_unit").as("kept_unit"), col(FeatureTable.CONTENT_HASH).eqNullSafe(col("_kept_hash"))
