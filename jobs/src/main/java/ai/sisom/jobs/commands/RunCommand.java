@@ -235,19 +235,24 @@ final class RunCommand implements Command {
             return out;
         }
         for (Map.Entry<String, String> e : want.entrySet()) {
+            if (!labeledGiven && NEEDS_LABELED.contains(e.getKey())) {
+                continue;
+            }
             String before = had.get(e.getKey());
             if (!e.getValue().equals(before)) {
                 out.add(e.getKey() + " was " + (before == null ? "not recorded" : "'" + before + "'") + ", now '"
                         + e.getValue() + "'");
             }
         }
-        if (!labeledGiven) {
-            // without the labeled set the threshold cannot be recalibrated: a fixed one given now still applies
-            out.removeIf(c -> c.startsWith("labeledSet ") || c.startsWith("labelColumn ")
-                    || c.startsWith("unknownLabels ") || c.startsWith("oodThreshold "));
-        }
         return out;
     }
+
+    /**
+     * What only the labeled set can change: without it these differences are not staleness (the threshold cannot
+     * be recalibrated, and a fixed one given now still applies).
+     */
+    private static final java.util.Set<String> NEEDS_LABELED = java.util.Set.of("labeledSet", "labelColumn",
+            "unknownLabels", "oodThreshold");
 
     /** One unit of the pool: a partition directory (or the whole pool) and its current listing. */
     record Unit(String name, Fingerprints.Listing listing) {}
