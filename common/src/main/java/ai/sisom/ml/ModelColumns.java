@@ -63,7 +63,8 @@ final class ModelColumns {
     }
 
     static Param<String> oodScoreCol(Params p) {
-        return col(p, "oodScoreCol", "output column of the OOD score (higher = more out-of-distribution)");
+        return col(p, "oodScoreCol", "output column of the OOD score, -score (higher = more in-distribution, "
+                + "OpenOOD's convention)");
     }
 
     static Param<String> oodMetricCol(Params p) {
