@@ -77,7 +77,7 @@ final class RunCommand implements Command {
                 Options.Input.pool(s, RUN), Options.source(s, true), Options.source(s, false),
                 s.get(INPUT_PARTITION_COLUMN), Options.Reference.from(s, RUN), Options.Scoring.from(s),
                 Options.Report.from(s), s.require(OUTPUT, RUN), Duration.ofMinutes(s.get(LOCK_STALE_MINUTES)),
-                Options.Labeling.from(s), Options.tables(s));
+                Options.Labeling.from(s), OutputTables.from(s));
         return (spark, out) -> {
             Configuration hc = spark.sparkContext().hadoopConfiguration();
             try (RunLock w = RunLock.acquire(RunLock.onDirectory(p.work()), p.lockStale(), hc, out);

@@ -2,6 +2,7 @@ package ai.sisom.jobs.commands;
 
 import ai.sisom.jobs.output.AtomicOutput;
 import ai.sisom.jobs.output.JsonFiles;
+import ai.sisom.jobs.output.OutputTables;
 import ai.sisom.jobs.output.LabelingExport;
 import ai.sisom.jobs.settings.JobSettings;
 import ai.sisom.jobs.settings.Options;
@@ -32,7 +33,7 @@ final class ScoreCommand implements Command {
         var scoring = Options.Scoring.forScore(s);
         var report = Options.Report.from(s);
         var labeling = Options.Labeling.from(s);
-        var tables = Options.tables(s);
+        var tables = OutputTables.from(s);
         // the feature table holds no images: thumbnails only when the pool's images are named
         var images = s.isSet(INPUT_PATH) ? Options.Input.pool(s, SCORE_COMMAND) : null;
         var source = Options.source(s, false);

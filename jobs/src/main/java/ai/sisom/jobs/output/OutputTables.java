@@ -19,6 +19,13 @@ import java.io.PrintStream;
  *                  ({@code spark.sql.sources.default})
  */
 public record OutputTables(String scores, String selection, String format) {
+    /** The catalog tables the settings name (none by default). */
+    public static OutputTables from(ai.sisom.jobs.settings.JobSettings s) {
+        return new OutputTables(s.get(ai.sisom.jobs.settings.Settings.OUTPUT_SCORES_TABLE),
+                s.get(ai.sisom.jobs.settings.Settings.OUTPUT_SELECTION_TABLE),
+                s.get(ai.sisom.jobs.settings.Settings.OUTPUT_TABLE_FORMAT));
+    }
+
     public boolean any() {
         return scores != null || selection != null;
     }

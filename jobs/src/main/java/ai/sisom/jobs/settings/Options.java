@@ -177,10 +177,4 @@ public final class Options {
             return new Labeling(s.get(LABELING), s.get(LABELING_IMAGE_URI));
         }
     }
-
-    /** The catalog tables the score table and the selection are also written to (none by default). */
-    public static ai.sisom.jobs.output.OutputTables tables(JobSettings s) {
-        return new ai.sisom.jobs.output.OutputTables(s.get(OUTPUT_SCORES_TABLE), s.get(OUTPUT_SELECTION_TABLE),
-                s.get(OUTPUT_TABLE_FORMAT));
-    }
 }
