@@ -302,6 +302,7 @@ def export(model: nn.Module, layers: Sequence[str], input_shape: Sequence[int], 
         "loss": "uniform-target cross-entropy, summed over the batch",
         "exportedWithTorch": torch.__version__,
         "memoryFormat": memory_format,
+        "head": head_metadata(contract.head),
     }
     if extra_metadata:
         meta.update(extra_metadata)
@@ -321,6 +322,40 @@ def export(model: nn.Module, layers: Sequence[str], input_shape: Sequence[int], 
     finally:
         if os.path.exists(tmp_pt):
             os.remove(tmp_pt)
+    return meta
+
+
+def head_metadata(head) -> dict:
+    """The final linear layer (logits = weight @ penultimate + bias): ReAct, ASH and ViM recompute the logits from
+    altered penultimate features, so the contract carries it."""
+    w = head.weight.detach().to(torch.float32).cpu()
+    b = head.bias.detach().to(torch.float32).cpu() if head.bias is not None else torch.zeros(w.shape[0])
+    return {"weight": [[float(v) for v in row] for row in w.tolist()], "bias": [float(v) for v in b.tolist()]}
+
+
+def add_head(pt_path: str) -> dict:
+    """Writes the head of an exported contract model into its metadata (for exports made before the contract
+    carried it); the model file is not touched. Atomic: the metadata is replaced only when complete."""
+    stem, _ = os.path.splitext(pt_path)
+    json_path = stem + ".json"
+    if not os.path.isfile(pt_path) or not os.path.isfile(json_path):
+        raise ExportError(f"add-head needs an exported model and its metadata: {pt_path} and {json_path}")
+    with open(json_path) as f:
+        meta = json.load(f)
+    scripted = torch.jit.load(pt_path, map_location="cpu")
+    head = dict(scripted.named_children()).get("head")
+    if head is None or not hasattr(head, "weight"):
+        raise ExportError(f"{pt_path} has no 'head' submodule: it is not a SISOM contract export")
+    h = head_metadata(head)
+    if len(h["weight"]) != meta.get("numClasses") or len(h["weight"][0]) != meta.get("penultimateSize"):
+        raise ExportError(f"{pt_path}: the head is {len(h['weight'])} x {len(h['weight'][0])}, the metadata says "
+                          f"{meta.get('numClasses')} classes and {meta.get('penultimateSize')} penultimate features")
+    meta["head"] = h
+    tmp = json_path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(meta, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, json_path)
     return meta
 
 
@@ -372,6 +407,18 @@ def ints(text: str) -> List[int]:
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "add-head":
+        if len(argv) != 2:
+            print("usage: sisom_export.py add-head MODEL.pt", file=sys.stderr)
+            return 2
+        try:
+            add_head(argv[1])
+        except ExportError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        print(f"wrote the head into {os.path.splitext(argv[1])[0]}.json")
+        return 0
     p = argparse.ArgumentParser(
         prog="sisom_export.py",
         description="Export a PyTorch classifier as a SISOM-ready TorchScript model (+ metadata JSON) for "

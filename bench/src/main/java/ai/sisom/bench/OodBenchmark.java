@@ -3,7 +3,7 @@ package ai.sisom.bench;
 import ai.djl.util.JsonUtils;
 import ai.sisom.evaluation.AurocBootstrap;
 import ai.sisom.evaluation.OodMetrics;
-import ai.sisom.evaluation.OodPostprocessors;
+import ai.sisom.posthoc.OodPostprocessors;
 import ai.sisom.jobs.SisomJob;
 import ai.sisom.jobs.settings.Settings;
 import ai.sisom.ml.SisomEstimator;

@@ -1,5 +1,6 @@
 package ai.sisom.evaluation;
 
+import ai.sisom.posthoc.OodPostprocessors;
 import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import org.junit.jupiter.api.Test;

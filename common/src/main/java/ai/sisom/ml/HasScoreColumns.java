@@ -33,6 +33,19 @@ public interface HasScoreColumns extends Params {
 
     Param<String> oodFlagCol();
 
+    org.apache.spark.ml.param.StringArrayParam extraScores();
+
+    default String[] getExtraScores() { return getOrDefault(extraScores()); }
+
+    /** The extra post-hoc scores, parsed (in declaration order). */
+    default java.util.Set<ai.sisom.posthoc.PosthocMethod> extraScoreSet() {
+        java.util.Set<ai.sisom.posthoc.PosthocMethod> s = java.util.EnumSet.noneOf(ai.sisom.posthoc.PosthocMethod.class);
+        for (String m : getExtraScores()) {
+            s.add(ai.sisom.posthoc.PosthocMethod.parse(m));
+        }
+        return s;
+    }
+
     default String getIdCol() { return getOrDefault(idCol()); }
 
     default String getFeaturesCol() { return getOrDefault(featuresCol()); }

@@ -75,6 +75,14 @@ final class ModelColumns {
         return col(p, "oodFlagCol", "output column of the OOD flag: the metric above the threshold (null without one)");
     }
 
+    static org.apache.spark.ml.param.StringArrayParam extraScores(Params p) {
+        return new org.apache.spark.ml.param.StringArrayParam(p, "extraScores", "post-hoc scores written beside the "
+                + "ranking one, each as an ood_score_<method> column (higher = more in-distribution): any of "
+                + ai.sisom.posthoc.PosthocMethod.labels(), Checks.<String[]>when(v -> java.util.Arrays.stream(v).allMatch(
+                        m -> java.util.Arrays.stream(ai.sisom.posthoc.PosthocMethod.values())
+                                .anyMatch(x -> x.label().equals(m)))));
+    }
+
     /** The columns a stage's params name. */
     static ScoreColumns of(HasScoreColumns p) {
         Map<String, String> out = new LinkedHashMap<>();
@@ -84,6 +92,6 @@ final class ModelColumns {
         out.put(ScoreTable.OOD_METRIC, p.getOodMetricCol());
         out.put(ScoreTable.OOD_FLAG, p.getOodFlagCol());
         return new ScoreColumns(p.getIdCol(), p.getFeaturesCol(), p.getPseudoClassCol(), p.getEnergyCol(),
-                p.getLogitsCol(), p.getPenultimateCol(), p.getKeepFeatureArrays(), out);
+                p.getLogitsCol(), p.getPenultimateCol(), p.getKeepFeatureArrays(), out, p.extraScoreSet());
     }
 }

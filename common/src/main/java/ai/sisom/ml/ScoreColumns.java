@@ -1,5 +1,6 @@
 package ai.sisom.ml;
 
+import ai.sisom.posthoc.PosthocMethod;
 import ai.sisom.scoring.SisomScorer;
 import ai.sisom.spark.FeatureTable;
 import ai.sisom.spark.PoolScoring;
@@ -35,9 +36,15 @@ final class ScoreColumns {
     private final String features;
     private final Set<String> arrays;
     private final boolean keepArrays;
+    private final String logits;
+    private final String penultimate;
+    private final Set<PosthocMethod> extra;
 
     ScoreColumns(String id, String features, String pseudoClass, String energy, String logits, String penultimate,
-                 boolean keepArrays, Map<String, String> outputs) {
+                 boolean keepArrays, Map<String, String> outputs, Set<PosthocMethod> extra) {
+        this.logits = logits;
+        this.penultimate = penultimate;
+        this.extra = extra;
         names = new LinkedHashMap<>();
         names.put(FeatureTable.ID, id);
         names.put(FeatureTable.PSEUDO_CLASS, pseudoClass);
@@ -96,7 +103,7 @@ final class ScoreColumns {
         List<StructField> kept = kept(in);
         List<StructField> out = new ArrayList<>();
         Set<String> seen = new HashSet<>();
-        for (StructField f : ScoreTable.schema(List.of()).fields()) {
+        for (StructField f : ScoreTable.schema(extra, List.of()).fields()) {
             String n = names.getOrDefault(f.name(), f.name());
             if (!seen.add(n)) {
                 throw new IllegalArgumentException("two output columns are named '" + n + "': give the column "
@@ -123,10 +130,27 @@ final class ScoreColumns {
         for (int i = 0; i < kept.size(); i++) {
             prepared.add(col(kept.get(i).name()).as(KEPT + i));
         }
+        // the post-hoc scores read the logits and penultimate features; PoolScoring drops them from its output
+        if (scorer.needsLogits()) {
+            require(in.schema(), logits, DataTypes.createArrayType(DataTypes.FloatType), "logitsCol", "pool table");
+            prepared.add(col(logits).as(FeatureTable.LOGITS));
+        }
+        if (scorer.needsPenultimate()) {
+            require(in.schema(), penultimate, DataTypes.createArrayType(DataTypes.FloatType), "penultimateCol",
+                    "pool table");
+            prepared.add(col(penultimate).as(FeatureTable.PENULTIMATE));
+        }
+        if (!scorer.extra().equals(extra)) {
+            throw new IllegalArgumentException("the scorer's extra scores " + scorer.extra() + " are not the stage's "
+                    + extra);
+        }
         Dataset<Row> scored = PoolScoring.score(in.sparkSession(), in.select(prepared.toArray(new Column[0])), scorer);
         List<Column> out = new ArrayList<>();
         for (String n : ScoreTable.columns()) {
             out.add(col(n).as(names.getOrDefault(n, n)));
+        }
+        for (PosthocMethod m : extra) {
+            out.add(col(ScoreTable.posthocColumn(m)));
         }
         for (int i = 0; i < kept.size(); i++) {
             out.add(col(KEPT + i).as(kept.get(i).name()));

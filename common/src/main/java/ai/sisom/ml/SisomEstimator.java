@@ -73,6 +73,8 @@ public final class SisomEstimator extends Estimator<SisomScoringModel>
     private final Param<String> oodScoreCol;
     private final Param<String> oodMetricCol;
     private final Param<String> oodFlagCol;
+    private final org.apache.spark.ml.param.StringArrayParam extraScores;
+    private final Param<String> modelPath;
 
     // ---- open world (METHOD.md 10): the OOD threshold calibrated on the labeled set ----
     private final Param<String> score;
@@ -135,12 +137,18 @@ public final class SisomEstimator extends Estimator<SisomScoringModel>
         setDefault(scoreCol, ScoreTable.SCORE);
         setDefault(oodScoreCol, ScoreTable.OOD_SCORE);
         setDefault(oodMetricCol, ScoreTable.OOD_METRIC);
+        extraScores = ModelColumns.extraScores(this);
+        setDefault(extraScores, new String[0]);
+        modelPath = new Param<>(this, "modelPath", "the contract model (.pt, or its .json metadata; any Hadoop URI) whose metadata carries "
+                + "the final linear layer that ReAct, ASH and ViM need; empty (default): those three are not fitted",
+                Checks.<String>when(v -> v != null));
+        setDefault(modelPath, "");
         setDefault(oodFlagCol, ScoreTable.OOD_FLAG);
 
         // open world; score, lambda and oodThreshold share names (and meaning) with the model's params, so fit
         // hands them on
-        score = new Param<>(this, "score", "the score that ranks the queue, sisome or sisom; the OOD metric 'score' "
-                + "means it", ParamValidators.inArray(new String[]{"sisome", "sisom"}));
+        score = new Param<>(this, "score", "the score that ranks the queue: sisome, sisom or a post-hoc score ("
+                + ai.sisom.posthoc.PosthocMethod.labels() + "); the OOD metric 'score' means it", ParamValidators.inArray(java.util.Arrays.stream(Fusion.Score.values()).map(Fusion.Score::label).toArray(String[]::new)));
         lambda = new DoubleParam(this, "lambda", "fixed fusion weight in [0, 1] replacing r_avg, or -1 (default): "
                 + "use r_avg", Checks.lambda());
         unknownLabels = new StringArrayParam(this, "unknownLabels", "label values that mark a labeled sample as not "
@@ -268,6 +276,48 @@ public final class SisomEstimator extends Estimator<SisomScoringModel>
 
     public SisomEstimator setOodFlagCol(String v) { set(oodFlagCol, v); return this; }
 
+    @Override
+    public org.apache.spark.ml.param.StringArrayParam extraScores() { return extraScores; }
+
+    public SisomEstimator setExtraScores(String[] v) { set(extraScores, v); return this; }
+
+    public Param<String> modelPath() { return modelPath; }
+
+    public String getModelPath() { return $(modelPath); }
+
+    public SisomEstimator setModelPath(String v) { set(modelPath, v); return this; }
+
+    /** The final linear layer from {@link #modelPath}'s metadata, or null (no path, or an export without it). */
+    private ai.sisom.posthoc.OodPostprocessors.Head head(Dataset<?> dataset) {
+        if (getModelPath().isEmpty()) {
+            return null;
+        }
+        ai.sisom.model.ModelMetadata meta;
+        try {
+            var conf = dataset.sparkSession().sparkContext().hadoopConfiguration();
+            meta = getModelPath().endsWith(".json") ? ai.sisom.model.ModelCache.metadataFile(getModelPath(), conf)
+                    : ai.sisom.model.ModelCache.metadata(getModelPath(), conf);
+        } catch (java.io.IOException e) {
+            throw new IllegalArgumentException("modelPath: " + e.getMessage(), e);
+        }
+        ai.sisom.model.ModelMetadata.Head h = meta.head();
+        if (h == null) {
+            return null;
+        }
+        double[][] w = new double[h.weight().length][];
+        for (int k = 0; k < w.length; k++) {
+            w[k] = new double[h.weight()[k].length];
+            for (int j = 0; j < w[k].length; j++) {
+                w[k][j] = h.weight()[k][j];
+            }
+        }
+        double[] b = new double[h.bias().length];
+        for (int k = 0; k < b.length; k++) {
+            b[k] = h.bias()[k];
+        }
+        return new ai.sisom.posthoc.OodPostprocessors.Head(w, b);
+    }
+
     // ---- open world ----
     public Param<String> score() { return score; }
 
@@ -328,17 +378,25 @@ public final class SisomEstimator extends Estimator<SisomScoringModel>
         List<String> layers = FeatureColumns.layerNames(schema, getFeaturesCol());
         int[] offsets = FeatureColumns.layerOffsets(schema, getFeaturesCol());
         // the Spark layer reads the feature table's own names
-        Dataset<org.apache.spark.sql.Row> table = dataset.toDF().select(ScoreColumns.col(getIdCol()).as(FeatureTable.ID),
+        // with the logits, the post-hoc scorers are fitted and their OOD metrics can be calibrated
+        boolean logits = Arrays.asList(schema.fieldNames()).contains(getLogitsCol());
+        List<org.apache.spark.sql.Column> cols = new java.util.ArrayList<>(List.of(
+                ScoreColumns.col(getIdCol()).as(FeatureTable.ID),
                 ScoreColumns.col(getFeaturesCol()).as(FeatureTable.U), ScoreColumns.col(getEnergyCol()).as(FeatureTable.ENERGY),
                 ScoreColumns.col(getPenultimateCol()).as(FeatureTable.PENULTIMATE),
-                ScoreColumns.col(getPseudoClassCol()).as(FeatureTable.PSEUDO_CLASS), ScoreColumns.col(getLabelCol()).as(LABEL));
+                ScoreColumns.col(getPseudoClassCol()).as(FeatureTable.PSEUDO_CLASS), ScoreColumns.col(getLabelCol()).as(LABEL)));
+        if (logits) {
+            cols.add(ScoreColumns.col(getLogitsCol()).as(FeatureTable.LOGITS));
+        }
+        Dataset<org.apache.spark.sql.Row> table = dataset.toDF().select(cols.toArray(new org.apache.spark.sql.Column[0]));
         LabeledSet labeled = LabeledFeatures.collect(table, classes, LABEL,
                 new java.util.LinkedHashSet<>(Arrays.asList($(unknownLabels))));
         double delta = getSubsetDelta();
         int size = getSubsetSize();
         SisomReference.Settings settings = new SisomReference.Settings(steepnessGrid($(steepness), layers),
                 DOutVariant.parse($(dOutVariant)), delta > 0 ? delta : null, size > 0 ? size : null);
-        SisomReference ref = OodCalibration.build(labeled, classes, layers, offsets, settings, oodSpec());
+        SisomReference ref = OodCalibration.build(labeled, classes, layers, offsets, settings, oodSpec(), logits,
+                logits ? head(dataset) : null);
         return copyValues(new SisomScoringModel(uid, ref), ParamMap.empty()).setParent(this);
     }
 
@@ -372,6 +430,19 @@ public final class SisomEstimator extends Estimator<SisomScoringModel>
                     + "needs labeled unknowns: name their label values (sisom.labeled.unknownLabels / unknownLabels)");
         }
         oodSpec(); // a fixed threshold with metric auto, or a bad share, is refused before the labeled set is read
+        java.util.Set<ai.sisom.posthoc.PosthocMethod> posthoc = java.util.EnumSet.noneOf(ai.sisom.posthoc.PosthocMethod.class);
+        posthoc.addAll(extraScoreSet());
+        if (Fusion.Score.parse($(score)).posthoc() != null) {
+            posthoc.add(Fusion.Score.parse($(score)).posthoc());
+        }
+        if (!posthoc.isEmpty() && !Arrays.asList(schema.fieldNames()).contains(getLogitsCol())) {
+            throw new IllegalArgumentException("the post-hoc scores " + posthoc + " (score / extraScores) need the "
+                    + "labeled feature table's logits, and it has no column '" + getLogitsCol() + "' (logitsCol)");
+        }
+        if (posthoc.stream().anyMatch(ai.sisom.posthoc.PosthocMethod::needsHead) && getModelPath().isEmpty()) {
+            throw new IllegalArgumentException("the post-hoc scores " + posthoc + " include ones that need the "
+                    + "model's final linear layer (react, ash, vim): set modelPath to the contract model");
+        }
         return columns.outputSchema(schema);
     }
 

@@ -70,12 +70,14 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
     private final Param<String> oodScoreCol;
     private final Param<String> oodMetricCol;
     private final Param<String> oodFlagCol;
+    private final org.apache.spark.ml.param.StringArrayParam extraScores;
 
     SisomScoringModel(String uid, SisomReference reference) {
         this.uid = uid;
         this.reference = reference;
-        score = new Param<>(this, "score", "the score that ranks samples: sisome (default) or sisom",
-                ParamValidators.inArray(new String[]{"sisome", "sisom"}));
+        score = new Param<>(this, "score", "the score that ranks samples: sisome (default), sisom or a post-hoc score ("
+                + ai.sisom.posthoc.PosthocMethod.labels() + ")",
+                ParamValidators.inArray(java.util.Arrays.stream(Fusion.Score.values()).map(Fusion.Score::label).toArray(String[]::new)));
         lambda = new DoubleParam(this, "lambda", "fixed fusion weight in [0, 1] replacing r_avg, or -1 (default): "
                 + "use r_avg", Checks.lambda());
         q = new IntParam(this, "q", "how many samples a selection returns, > 0", ParamValidators.gt(0));
@@ -129,6 +131,8 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
         setDefault(scoreCol, ai.sisom.spark.ScoreTable.SCORE);
         setDefault(oodScoreCol, ai.sisom.spark.ScoreTable.OOD_SCORE);
         setDefault(oodMetricCol, ai.sisom.spark.ScoreTable.OOD_METRIC);
+        extraScores = ModelColumns.extraScores(this);
+        setDefault(extraScores, new String[0]);
         setDefault(oodFlagCol, ai.sisom.spark.ScoreTable.OOD_FLAG);
     }
 
@@ -237,6 +241,11 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
 
     public SisomScoringModel setOodFlagCol(String v) { set(oodFlagCol, v); return this; }
 
+    @Override
+    public org.apache.spark.ml.param.StringArrayParam extraScores() { return extraScores; }
+
+    public SisomScoringModel setExtraScores(String[] v) { set(extraScores, v); return this; }
+
 
     /** The fusion these params describe. */
     public Fusion fusion() {
@@ -257,13 +266,13 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
             return reference.ood().withValue(fixed);
         }
         Fusion f = fusion();
-        OodMetric m = f.score() == Fusion.Score.SISOM ? OodMetric.SISOM : OodMetric.SISOME;
+        OodMetric m = f.score().metric();
         return OodThreshold.fixed(m, m == OodMetric.SISOME ? f.fixedLambda() : null, fixed, Double.toString(fixed));
     }
 
     /** The scorer these params describe. */
     public SisomScorer scorer() {
-        return new SisomScorer(reference, fusion(), oodThresholdInUse());
+        return new SisomScorer(reference, fusion(), oodThresholdInUse(), extraScoreSet());
     }
 
     /** The class balance these params describe, over the reference's classes. */

@@ -67,7 +67,12 @@ public final class ModelCache {
 
     /** Reads a model's metadata from any Hadoop URI (the driver uses this to fail fast). */
     public static ModelMetadata metadata(String modelUri, Configuration conf) throws IOException {
-        org.apache.hadoop.fs.Path json = new org.apache.hadoop.fs.Path(jsonUriOf(modelUri));
+        return metadataFile(jsonUriOf(modelUri), conf);
+    }
+
+    /** Reads a model metadata file ({@code net.json}, or the {@code model.json} extract stores) from any Hadoop URI. */
+    public static ModelMetadata metadataFile(String jsonUri, Configuration conf) throws IOException {
+        org.apache.hadoop.fs.Path json = new org.apache.hadoop.fs.Path(jsonUri);
         FileSystem fs = json.getFileSystem(conf);
         if ("file".equals(fs.getScheme())) {
             return ModelMetadata.read(Paths.get(fs.makeQualified(json).toUri()));

@@ -40,6 +40,24 @@ public final class ModelMetadata implements Serializable {
         public int size() { return size; }
     }
 
+    /** The final linear layer, {@code logits = weight x penultimate + bias}: K x P and K. */
+    public static final class Head implements Serializable {
+        private static final long serialVersionUID = 1L;
+        float[][] weight;
+        float[] bias;
+
+        public Head() {}
+
+        public Head(float[][] weight, float[] bias) {
+            this.weight = weight;
+            this.bias = bias;
+        }
+
+        public float[][] weight() { return weight; }
+
+        public float[] bias() { return bias; }
+    }
+
     String format;
     int formatVersion;
     String modelFile;
@@ -51,6 +69,7 @@ public final class ModelMetadata implements Serializable {
     List<Layer> layers;
     int penultimateSize;
     String memoryFormat;
+    Head head;
 
     /** Reads and validates {@code <model>.json}; the error names the file and the field at fault. */
     public static ModelMetadata read(Path jsonFile) throws IOException {
@@ -112,6 +131,18 @@ public final class ModelMetadata implements Serializable {
         if (penultimateSize < 1) {
             throw bad(source, "penultimateSize must be positive");
         }
+        if (head != null) {
+            if (head.weight == null || head.bias == null || head.weight.length != numClasses
+                    || head.bias.length != numClasses) {
+                throw bad(source, "head must have " + numClasses + " weight rows and " + numClasses + " biases");
+            }
+            for (float[] row : head.weight) {
+                if (row == null || row.length != penultimateSize) {
+                    throw bad(source, "every head weight row must have penultimateSize = " + penultimateSize
+                            + " values");
+                }
+            }
+        }
         if (modelFile == null || modelFile.isBlank()) {
             throw bad(source, "modelFile is missing");
         }
@@ -143,6 +174,12 @@ public final class ModelMetadata implements Serializable {
 
     /** Layout of the convolution weights: {@code channels_last}, or {@code contiguous} (also for older exports). */
     public String memoryFormat() { return memoryFormat == null ? "contiguous" : memoryFormat; }
+
+    /**
+     * The final linear layer the exporter wrote (ReAct, ASH and ViM recompute logits from altered penultimate
+     * features), or null for a model exported before the contract carried it.
+     */
+    public Head head() { return head; }
 
     /** D = sum of the chosen layers' sizes: the length of u (and of the enhanced feature z). */
     public int featureSize() {

@@ -1,5 +1,7 @@
 package ai.sisom.ood;
 
+import ai.sisom.posthoc.OodPostprocessors;
+import ai.sisom.posthoc.PosthocModels;
 import ai.sisom.reference.LabeledSet;
 import ai.sisom.reference.OodMetric;
 import ai.sisom.reference.OodThreshold;
@@ -120,11 +122,24 @@ public final class OodCalibration {
         public double[] unknown(OodMetric m) { return unknown[m.ordinal()]; }
     }
 
-    /** The reference built from the labeled set, with its OOD threshold. */
+    /** The reference built from the labeled set, with its OOD threshold, without post-hoc scorers. */
     public static SisomReference build(LabeledSet labeled, List<String> classNames, List<String> layerNames,
                                        int[] offsets, SisomReference.Settings settings, Spec spec) {
+        return build(labeled, classNames, layerNames, offsets, settings, spec, false, null);
+    }
+
+    /**
+     * The reference built from the labeled set, with the post-hoc scorers fitted on it when {@code posthoc}
+     * ({@code head}: the model's final linear layer, or null), and its OOD threshold.
+     */
+    public static SisomReference build(LabeledSet labeled, List<String> classNames, List<String> layerNames,
+                                       int[] offsets, SisomReference.Settings settings, Spec spec, boolean posthoc,
+                                       OodPostprocessors.Head head) {
         requireClassSamples(labeled, classNames);
         SisomReference ref = SisomReference.build(labeled, classNames, layerNames, offsets, settings);
+        if (posthoc) {
+            ref = ref.withPosthoc(PosthocModels.fit(labeled.penultimate(), labeled.labels(), classNames.size(), head));
+        }
         return ref.withOod(calibrate(ref, labeled, spec));
     }
 
@@ -164,11 +179,12 @@ public final class OodCalibration {
     public static OodThreshold calibrate(SisomReference ref, LabeledSet labeled, Spec spec) {
         int nu = labeled.unknowns().size();
         Double lambda = spec.fusion().fixedLambda();
-        OodMetric scoreMetric = spec.fusion().score() == Fusion.Score.SISOM ? OodMetric.SISOM : OodMetric.SISOME;
+        OodMetric scoreMetric = spec.fusion().score().metric();
         if (spec.fixedValue() != null) {
             // nothing to choose; how the value splits the labeled samples is still worth recording
             OodMetric m = resolve(spec.metric(), scoreMetric);
             Values v = values(ref, labeled, lambda);
+            requireComputed(v, m);
             double[] in = v.inDistribution(m);
             double[] unk = v.unknown(m);
             Thresholds.Cut c = Thresholds.rates(spec.fixedValue(), in, unk);
@@ -190,6 +206,7 @@ public final class OodCalibration {
             metric = null;
             double bestJ = Double.NEGATIVE_INFINITY;
             for (OodMetric m : autoCandidates(scoreMetric)) {
+                requireComputed(v, m);
                 Thresholds.Cut c = Thresholds.youden(v.inDistribution(m), v.unknown(m));
                 tried.add(new OodThreshold.Candidate(m, c.value(), c.youdenJ(),
                         Thresholds.auroc(v.inDistribution(m), v.unknown(m))));
@@ -201,6 +218,7 @@ public final class OodCalibration {
         } else {
             metric = resolve(spec.metric(), scoreMetric);
         }
+        requireComputed(v, metric);
         double[] in = v.inDistribution(metric);
         double[] unk = v.unknown(metric);
         Thresholds.Cut cut = youden ? Thresholds.youden(in, unk) : Thresholds.keepShare(in, spec.keepShare(), unk);
@@ -211,14 +229,30 @@ public final class OodCalibration {
                 nu > 0 ? Thresholds.auroc(in, unk) : null, spec.requested(), tried);
     }
 
+    private static void requireComputed(Values v, OodMetric m) {
+        double[] in = v.inDistribution(m);
+        if (in.length > 0 && Double.isNaN(in[0]) || v.unknown(m).length > 0 && Double.isNaN(v.unknown(m)[0])) {
+            throw new IllegalArgumentException("the OOD metric " + m.label() + " is a post-hoc score, and this reference "
+                    + "has no post-hoc scorers or the labeled set's logits were not collected: build the reference "
+                    + "from a feature table with logits (the extract job writes them)");
+        }
+    }
+
     /**
      * The metrics {@code auto} compares, the selected score first (it wins ties). SISOM and the ratio rank alike, so
      * only one of them is tried.
      */
     static List<OodMetric> autoCandidates(OodMetric scoreMetric) {
-        return scoreMetric == OodMetric.SISOM
-                ? List.of(OodMetric.SISOM, OodMetric.SISOME, OodMetric.ENERGY, OodMetric.AB)
-                : List.of(OodMetric.SISOME, OodMetric.ENERGY, OodMetric.RATIO, OodMetric.AB);
+        if (scoreMetric == OodMetric.SISOM) {
+            return List.of(OodMetric.SISOM, OodMetric.SISOME, OodMetric.ENERGY, OodMetric.AB);
+        }
+        if (scoreMetric == OodMetric.SISOME) {
+            return List.of(OodMetric.SISOME, OodMetric.ENERGY, OodMetric.RATIO, OodMetric.AB);
+        }
+        // a post-hoc score first; energy is one of the SISOM family already
+        return scoreMetric == OodMetric.ENERGY
+                ? List.of(OodMetric.ENERGY, OodMetric.SISOME, OodMetric.RATIO, OodMetric.AB)
+                : List.of(scoreMetric, OodMetric.SISOME, OodMetric.ENERGY, OodMetric.RATIO, OodMetric.AB);
     }
 
     private static OodMetric resolve(MetricChoice c, OodMetric scoreMetric) {
@@ -257,17 +291,42 @@ public final class OodCalibration {
         int k = OodMetric.values().length;
         double[][] vi = new double[k][n];
         double[][] vu = new double[k][nu];
+        double[][] pi = posthoc(ref, labeled.logits(), labeled.penultimate(), n, true);
+        double[][] pu = posthoc(ref, u.logits(), u.penultimate(), nu, false);
         for (OodMetric m : OodMetric.values()) {
+            if (m.posthoc() != null && (pi == null || pu == null)) {
+                // not computable without the logits or the fitted scorers: NaN, and a metric resolving to it is refused
+                java.util.Arrays.fill(vi[m.ordinal()], Double.NaN);
+                java.util.Arrays.fill(vu[m.ordinal()], Double.NaN);
+                continue;
+            }
             for (int i = 0; i < n; i++) {
                 vi[m.ordinal()][i] = OodGate.value(m, lambda, in[i].dIn(), in[i].dOut(), in[i].r(),
-                        labeled.energies()[i], st);
+                        labeled.energies()[i], pi == null ? null : pi[i], st);
             }
             for (int i = 0; i < nu; i++) {
                 vu[m.ordinal()][i] = OodGate.value(m, lambda, out[i].dIn(), out[i].dOut(), out[i].r(),
-                        u.energies()[i], st);
+                        u.energies()[i], pu == null ? null : pu[i], st);
             }
         }
         return new Values(vi, vu);
+    }
+
+    /**
+     * The labeled samples' post-hoc scores (every method the reference can compute), or null when the reference has no
+     * post-hoc scorers or the samples' logits were not collected. In-distribution samples are the fit set: KNN leaves
+     * each one out, the other fitted methods score it in-sample (slightly optimistic, as they were fitted on it).
+     */
+    private static double[][] posthoc(SisomReference ref, List<float[]> logits, List<float[]> penultimate, int n,
+                                      boolean fitSamples) {
+        if (ref.posthoc() == null || n > 0 && (logits == null || penultimate == null)) {
+            return null;
+        }
+        if (n == 0) {
+            return new double[0][];
+        }
+        return ref.posthoc().score(ref.posthoc().available(), logits.toArray(new float[0][]),
+                penultimate.toArray(new float[0][]), ai.djl.Device.cpu(), fitSamples);
     }
 
     /** z = sigmoid(alpha * u) of each row, packed row-major. */

@@ -15,13 +15,14 @@ import java.util.List;
  * @param pseudoClasses the model's predicted class of each (the OOD calibration scores a labeled sample as the pool
  *                      would be scored, so with its prediction)
  * @param unknowns      the unknown-labeled samples (empty when there are none)
+ * @param logits        the model's logits of each (the post-hoc scores' calibration), or null when not collected
  */
 public record LabeledSet(List<String> ids, int[] labels, List<float[]> u, double[] energies, List<float[]> penultimate,
-                         int[] pseudoClasses, Unknowns unknowns) {
+                         int[] pseudoClasses, Unknowns unknowns, List<float[]> logits) {
     public LabeledSet {
         int n = ids.size();
         if (labels.length != n || u.size() != n || energies.length != n || penultimate.size() != n
-                || pseudoClasses.length != n) {
+                || pseudoClasses.length != n || logits != null && logits.size() != n) {
             throw new IllegalArgumentException("labeled set columns differ in length");
         }
         java.util.Set<String> seen = new java.util.HashSet<>(ids);
@@ -36,6 +37,12 @@ public record LabeledSet(List<String> ids, int[] labels, List<float[]> u, double
         }
     }
 
+    /** A labeled set without logits. */
+    public LabeledSet(List<String> ids, int[] labels, List<float[]> u, double[] energies, List<float[]> penultimate,
+                      int[] pseudoClasses, Unknowns unknowns) {
+        this(ids, labels, u, energies, penultimate, pseudoClasses, unknowns, null);
+    }
+
     /**
      * A labeled set without unknowns whose model predictions are its labels (synthetic sets, tests, benchmarks on
      * features made up to be separable).
@@ -46,7 +53,7 @@ public record LabeledSet(List<String> ids, int[] labels, List<float[]> u, double
 
     /** The same in-distribution samples with other unknowns. */
     public LabeledSet withUnknowns(Unknowns unknowns) {
-        return new LabeledSet(ids, labels, u, energies, penultimate, pseudoClasses, unknowns);
+        return new LabeledSet(ids, labels, u, energies, penultimate, pseudoClasses, unknowns, logits);
     }
 
     /** In-distribution samples (the ones with a class). */
@@ -60,16 +67,26 @@ public record LabeledSet(List<String> ids, int[] labels, List<float[]> u, double
      * @param u             raw per-layer products a*g
      * @param energies      energies
      * @param pseudoClasses the model's predicted class of each (they are scored as pool samples are)
+     * @param penultimate   their penultimate features, or null when not collected
+     * @param logits        their logits, or null when not collected
      */
     public record Unknowns(List<String> ids, List<String> labels, List<float[]> u, double[] energies,
-                           int[] pseudoClasses) {
-        public static final Unknowns NONE = new Unknowns(List.of(), List.of(), List.of(), new double[0], new int[0]);
+                           int[] pseudoClasses, List<float[]> penultimate, List<float[]> logits) {
+        public static final Unknowns NONE = new Unknowns(List.of(), List.of(), List.of(), new double[0], new int[0],
+                List.of(), List.of());
 
         public Unknowns {
             int n = ids.size();
-            if (labels.size() != n || u.size() != n || energies.length != n || pseudoClasses.length != n) {
+            if (labels.size() != n || u.size() != n || energies.length != n || pseudoClasses.length != n
+                    || penultimate != null && penultimate.size() != n || logits != null && logits.size() != n) {
                 throw new IllegalArgumentException("unknown-labeled sample columns differ in length");
             }
+        }
+
+        /** Unknowns without penultimate features and logits. */
+        public Unknowns(List<String> ids, List<String> labels, List<float[]> u, double[] energies,
+                        int[] pseudoClasses) {
+            this(ids, labels, u, energies, pseudoClasses, null, null);
         }
 
         public int size() { return ids.size(); }

@@ -1,6 +1,7 @@
 package ai.sisom.reference;
 
 import ai.djl.util.JsonUtils;
+import ai.sisom.posthoc.PosthocModels;
 
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -21,15 +22,17 @@ import java.util.Map;
  * calibrated on the labeled set ({@link OodThreshold}). Small and versioned: {@code reference.json} (everything but
  * the points) and {@code points.bin}.
  *
- * <p>Format version 2 added the OOD threshold. A version 1 artifact still reads, with no threshold
- * ({@link #ood()} is null, {@link #formatVersion()} says 1), as does one built without calibration: scoring with the
- * OOD gate on refuses both with a message rather than scoring ungated.
+ * <p>Format version 2 added the OOD threshold, version 3 the fitted post-hoc scorers ({@link PosthocModels}, after
+ * the points in {@code points.bin}). A version 1 artifact still reads, with no threshold ({@link #ood()} is null,
+ * {@link #formatVersion()} says 1), as does one built without calibration: scoring with the OOD gate on refuses both
+ * with a message rather than scoring ungated. Versions 1 and 2 have no post-hoc scorers: the ones that need fitting
+ * are refused with a message, the logit-only ones still work.
  */
 public final class SisomReference implements Serializable {
     private static final long serialVersionUID = 1L;
     public static final String FORMAT = "sisom-reference";
-    public static final int FORMAT_VERSION = 2;
-    /** Versions this code reads: 1 (no OOD threshold) and 2. */
+    public static final int FORMAT_VERSION = 3;
+    /** Versions this code reads: 1 (no OOD threshold), 2 (no post-hoc scorers) and 3. */
     static final int OLDEST_READABLE = 1;
     private static final int POINTS_MAGIC = 0x5349534f; // "SISO"
 
@@ -56,10 +59,11 @@ public final class SisomReference implements Serializable {
     private final OodThreshold ood;
     private final int formatVersion;
     private final Map<String, String> builtFrom;
+    private final PosthocModels posthoc;
 
     private SisomReference(List<String> classNames, List<String> layerNames, Steepness steepness, DOutVariant variant,
                            ReferenceSet set, ReferenceStats stats, Map<String, Object> provenance, OodThreshold ood,
-                           int formatVersion, Map<String, String> builtFrom) {
+                           int formatVersion, Map<String, String> builtFrom, PosthocModels posthoc) {
         this.classNames = List.copyOf(classNames);
         this.layerNames = List.copyOf(layerNames);
         this.steepness = steepness;
@@ -70,6 +74,7 @@ public final class SisomReference implements Serializable {
         this.ood = ood;
         this.formatVersion = formatVersion;
         this.builtFrom = builtFrom == null ? null : Map.copyOf(builtFrom);
+        this.posthoc = posthoc;
     }
 
     public static SisomReference build(LabeledSet labeled, List<String> classNames, List<String> layerNames,
@@ -106,7 +111,7 @@ public final class SisomReference implements Serializable {
                     + stats.sigmaE() + " (all ratios or all energies are equal); the scores would divide by zero");
         }
         return new SisomReference(classNames, layerNames, steep, s.variant(), set, stats, prov, null, FORMAT_VERSION,
-                null);
+                null, null);
     }
 
     /**
@@ -115,8 +120,17 @@ public final class SisomReference implements Serializable {
      */
     public SisomReference withOod(OodThreshold threshold) {
         return new SisomReference(classNames, layerNames, steepness, variant, set, stats, provenance, threshold,
-                FORMAT_VERSION, builtFrom);
+                FORMAT_VERSION, builtFrom, posthoc);
     }
+
+    /** This reference with post-hoc scorers fitted on its labeled set; written as the current format version. */
+    public SisomReference withPosthoc(PosthocModels models) {
+        return new SisomReference(classNames, layerNames, steepness, variant, set, stats, provenance, ood,
+                FORMAT_VERSION, builtFrom, models);
+    }
+
+    /** The fitted post-hoc scorers, or null (an artifact of format version 1 or 2). */
+    public PosthocModels posthoc() { return posthoc; }
 
     /** R from the labeled set, or from the given subset of it (point i keeps labeled index i for leave-one-out). */
     static ReferenceSet referenceSet(LabeledSet labeled, List<float[]> z, int[] subset, List<String> classNames) {
@@ -165,7 +179,7 @@ public final class SisomReference implements Serializable {
     /** The same reference with {@link #builtFrom} recorded. */
     public SisomReference withBuiltFrom(Map<String, String> from) {
         return new SisomReference(classNames, layerNames, steepness, variant, set, stats, provenance, ood,
-                FORMAT_VERSION, from);
+                FORMAT_VERSION, from, posthoc);
     }
 
     // ---- persistence ------------------------------------------------------------------------------------------
@@ -195,6 +209,9 @@ public final class SisomReference implements Serializable {
         if (ood != null) {
             m.put("ood", ood.toMap());
         }
+        if (posthoc != null) {
+            m.put("posthoc", posthoc.summary());
+        }
         m.put("provenance", provenance);
         if (builtFrom != null) {
             m.put("builtFrom", new java.util.TreeMap<>(builtFrom));
@@ -207,6 +224,10 @@ public final class SisomReference implements Serializable {
         out.writeInt(POINTS_MAGIC);
         out.writeInt(FORMAT_VERSION);
         set.write(out, variant == DOutVariant.ANCHOR);
+        out.writeBoolean(posthoc != null);
+        if (posthoc != null) {
+            posthoc.write(out);
+        }
         out.flush();
     }
 
@@ -224,7 +245,8 @@ public final class SisomReference implements Serializable {
             throw new IOException("reference format version " + m.formatVersion + " is not supported (this version "
                     + "reads " + OLDEST_READABLE + " to " + FORMAT_VERSION + "); rebuild the reference");
         }
-        // points.bin's layout is the same in versions 1 and 2; its header carries the version it was written with
+        // points.bin's layout is the same in versions 1 and 2, version 3 appends the post-hoc scorers; its header
+        // carries the version it was written with
         if (points.readInt() != POINTS_MAGIC || points.readInt() != m.formatVersion) {
             throw new IOException("points.bin is not a version " + m.formatVersion + " sisom reference");
         }
@@ -235,10 +257,11 @@ public final class SisomReference implements Serializable {
             throw new IOException(e.getMessage(), e);
         }
         ReferenceSet set = ReferenceSet.read(points, m.classNames);
+        PosthocModels posthoc = m.formatVersion >= 3 && points.readBoolean() ? PosthocModels.read(points) : null;
         ReferenceStats stats = new ReferenceStats(m.rAvg, m.sigmaR, m.muE, m.sigmaE, m.labeledSamples, m.labeledDOutZero);
         return new SisomReference(m.classNames, m.layerNames, new Steepness(m.steepness, m.layerOffsets),
                 DOutVariant.parse(m.dOutVariant), set, stats,
-                m.provenance == null ? new LinkedHashMap<>() : m.provenance, ood, m.formatVersion, m.builtFrom);
+                m.provenance == null ? new LinkedHashMap<>() : m.provenance, ood, m.formatVersion, m.builtFrom, posthoc);
     }
 
     /** The JSON fields, for Gson. */
@@ -258,6 +281,7 @@ public final class SisomReference implements Serializable {
         int labeledDOutZero;
         LinkedHashMap<String, Object> provenance;
         LinkedHashMap<String, Object> ood;
+        LinkedHashMap<String, Object> posthoc;
         LinkedHashMap<String, String> builtFrom;
     }
 }

@@ -1,5 +1,7 @@
 package ai.sisom.scoring;
 
+import ai.sisom.posthoc.PosthocMethod;
+import ai.sisom.reference.OodMetric;
 import ai.sisom.reference.ReferenceStats;
 
 import java.io.Serializable;
@@ -18,16 +20,43 @@ import java.util.Locale;
  * @param fixedLambda a fixed fusion weight replacing r_avg in both coefficients, or null
  */
 public record Fusion(Score score, Double fixedLambda) implements Serializable {
-    /** The score used for selection and OOD detection. */
+    /**
+     * The score the queue ranks by (and what the OOD metric {@code score} means): SISOM, SISOMe, or one of the
+     * post-hoc scores ({@link PosthocMethod}), negated so that higher = more worth labeling.
+     */
     public enum Score {
-        SISOM, SISOME;
+        SISOM, SISOME, MSP, MAXLOGIT, ENERGY, GEN, ENTROPY, MARGIN, KNN, MAHALANOBIS, REACT, ASH, VIM;
 
         public static Score parse(String s) {
             try {
                 return valueOf(s.trim().toUpperCase(Locale.ROOT));
             } catch (RuntimeException e) {
-                throw new IllegalArgumentException("score must be sisom or sisome, got '" + s + "'");
+                throw new IllegalArgumentException("score must be one of " + labels() + ", got '" + s + "'");
             }
+        }
+
+        /** The post-hoc method it is, or null for SISOM and SISOMe. */
+        public PosthocMethod posthoc() {
+            return this == SISOM || this == SISOME ? null : PosthocMethod.valueOf(name());
+        }
+
+        public String label() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        /** Every name, comma-separated. */
+        public static String labels() {
+            return java.util.Arrays.stream(values()).map(Score::label)
+                    .collect(java.util.stream.Collectors.joining(", "));
+        }
+
+        /** The OOD metric that ranks as this score does. */
+        public OodMetric metric() {
+            return switch (this) {
+                case SISOM -> OodMetric.SISOM;
+                case SISOME -> OodMetric.SISOME;
+                default -> OodMetric.of(posthoc());
+            };
         }
     }
 

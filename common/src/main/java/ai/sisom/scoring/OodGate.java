@@ -23,21 +23,33 @@ public final class OodGate implements Serializable {
 
     public OodThreshold threshold() { return threshold; }
 
-    /** The metric's value, higher = more out-of-distribution; {@code lambda}: SISOMe's fixed weight or null. */
+    /**
+     * The metric's value, higher = more out-of-distribution; {@code lambda}: SISOMe's fixed weight or null;
+     * {@code posthoc}: the sample's post-hoc in-distribution scores by {@link ai.sisom.posthoc.PosthocMethod#ordinal()}
+     * (null when the metric is not a post-hoc one).
+     */
     public static double value(OodMetric metric, Double lambda, double dIn, double dOut, double r, double energy,
-                               ReferenceStats st) {
+                               double[] posthoc, ReferenceStats st) {
+        if (metric.posthoc() != null) {
+            if (posthoc == null || Double.isNaN(posthoc[metric.posthoc().ordinal()])) {
+                throw new IllegalStateException("OOD metric " + metric.label() + " was not computed for this sample");
+            }
+            return -posthoc[metric.posthoc().ordinal()];
+        }
         return switch (metric) {
             case SISOM -> Fusion.sisom(r, st);
             case SISOME -> new Fusion(Fusion.Score.SISOME, lambda).sisome(r, energy, st);
             case ENERGY -> energy;
             case RATIO -> r;
             case AB -> dIn + dOut;
+            default -> throw new AssertionError(metric);
         };
     }
 
     /** The threshold's metric for a sample, or null without a threshold. */
-    public Double value(double dIn, double dOut, double r, double energy, ReferenceStats st) {
-        return threshold == null ? null : value(threshold.metric(), threshold.lambda(), dIn, dOut, r, energy, st);
+    public Double value(double dIn, double dOut, double r, double energy, double[] posthoc, ReferenceStats st) {
+        return threshold == null ? null
+                : value(threshold.metric(), threshold.lambda(), dIn, dOut, r, energy, posthoc, st);
     }
 
     /** Whether a metric value is flagged, or null without a threshold. */

@@ -1,12 +1,16 @@
 package ai.sisom.scoring;
 
 import ai.djl.Device;
+import ai.sisom.posthoc.PosthocMethod;
+import ai.sisom.posthoc.PosthocModels;
 import ai.sisom.reference.OodThreshold;
 import ai.sisom.reference.Ratio;
 import ai.sisom.reference.ReferenceSet;
 import ai.sisom.reference.SisomReference;
 
 import java.io.Serializable;
+import java.util.EnumSet;
+import java.util.Set;
 
 /**
  * Scores pool samples against a reference: z from u with the reference's steepness, the distance ratio with the
@@ -24,11 +28,21 @@ public final class SisomScorer implements Serializable {
      */
     public record Scored(double dIn, double dOut, double r, boolean dOutZero, String nearestInId, String nearestOutId,
                          double sisom, double sisome, double score, double oodScore, Double oodMetric,
-                         Boolean oodFlag) {}
+                         Boolean oodFlag, double[] posthoc) {
+        /** The in-distribution score of a post-hoc method this scorer computed. */
+        public double posthoc(PosthocMethod m) {
+            if (posthoc == null || Double.isNaN(posthoc[m.ordinal()])) {
+                throw new IllegalStateException("post-hoc score " + m.label() + " was not computed");
+            }
+            return posthoc[m.ordinal()];
+        }
+    }
 
     private final SisomReference reference;
     private final Fusion fusion;
     private final OodGate gate;
+    private final Set<PosthocMethod> extra;
+    private final Set<PosthocMethod> computed;
 
     /** A scorer that flags by the reference's calibrated OOD threshold (none for an uncalibrated reference). */
     public SisomScorer(SisomReference reference, Fusion fusion) {
@@ -37,9 +51,57 @@ public final class SisomScorer implements Serializable {
 
     /** A scorer that flags by the given threshold (null: no flags). */
     public SisomScorer(SisomReference reference, Fusion fusion, OodThreshold threshold) {
+        this(reference, fusion, threshold, Set.of());
+    }
+
+    /**
+     * A scorer that flags by the given threshold (null: no flags) and also computes the post-hoc scores {@code extra}
+     * (their columns in the score table). A post-hoc score the reference cannot compute is refused here, before any
+     * sample is read.
+     */
+    public SisomScorer(SisomReference reference, Fusion fusion, OodThreshold threshold, Set<PosthocMethod> extra) {
         this.reference = reference;
         this.fusion = fusion;
         this.gate = new OodGate(threshold);
+        this.extra = extra.isEmpty() ? EnumSet.noneOf(PosthocMethod.class) : EnumSet.copyOf(extra);
+        EnumSet<PosthocMethod> all = EnumSet.copyOf(this.extra.isEmpty() ? EnumSet.noneOf(PosthocMethod.class)
+                : this.extra);
+        if (fusion.score().posthoc() != null) {
+            all.add(fusion.score().posthoc());
+        }
+        if (threshold != null && threshold.metric().posthoc() != null) {
+            all.add(threshold.metric().posthoc());
+        }
+        for (PosthocMethod m : all) {
+            if (m.fitted() || m.needsHead()) {
+                PosthocModels models = reference.posthoc();
+                if (models == null) {
+                    throw new IllegalArgumentException("post-hoc score '" + m.label() + "' is fitted on the labeled set, "
+                            + "and this reference (format version " + reference.formatVersion() + ") has no fitted "
+                            + "post-hoc scorers: rebuild the reference");
+                }
+                if (!models.has(m)) {
+                    throw new IllegalArgumentException("post-hoc score '" + m.label() + "' needs the model's final "
+                            + "linear layer, and the reference was built from a model exported without it: add it with "
+                            + "`python3 python/sisom_export.py add-head MODEL.pt` and rebuild the reference");
+                }
+            }
+        }
+        this.computed = all;
+    }
+
+    /** The post-hoc scores beside the ranking one that the score table gets columns for. */
+    public Set<PosthocMethod> extra() { return extra; }
+
+    /** Every post-hoc score this scorer computes (the extra ones, the ranking one, the OOD metric's). */
+    public Set<PosthocMethod> posthocComputed() { return computed; }
+
+    /** Whether scoring needs each sample's logits. */
+    public boolean needsLogits() { return !computed.isEmpty(); }
+
+    /** Whether scoring needs each sample's penultimate features. */
+    public boolean needsPenultimate() {
+        return computed.stream().anyMatch(PosthocMethod::needsPenultimate);
     }
 
     public SisomReference reference() { return reference; }
@@ -74,12 +136,48 @@ public final class SisomScorer implements Serializable {
 
     /** As {@link #scoreBatch(float[], int, int[], double[])}, with the distance kernel on {@code device}. */
     public Scored[] scoreBatch(float[] u, int n, int[] pseudoClass, double[] energy, Device device) {
+        return scoreBatch(u, n, pseudoClass, energy, null, null, device);
+    }
+
+    /**
+     * As {@link #scoreBatch(float[], int, int[], double[], Device)}, with each sample's logits and penultimate
+     * features for the post-hoc scores (null when {@link #needsLogits()} / {@link #needsPenultimate()} say so).
+     */
+    public Scored[] scoreBatch(float[] u, int n, int[] pseudoClass, double[] energy, float[][] logits,
+                               float[][] penultimate, Device device) {
         int d = reference.set().dimension();
         float[] z = new float[n * d];
         for (int i = 0; i < n; i++) {
             System.arraycopy(reference.steepness().apply(java.util.Arrays.copyOfRange(u, i * d, (i + 1) * d)), 0, z, i * d, d);
         }
-        return scoreZBatch(z, n, pseudoClass, energy, device);
+        double[][] post = posthocScores(n, logits, penultimate, device);
+        return scoreZBatch(z, n, pseudoClass, energy, post, device);
+    }
+
+    /** The post-hoc in-distribution scores of n samples, or null when this scorer computes none. */
+    private double[][] posthocScores(int n, float[][] logits, float[][] penultimate, Device device) {
+        if (computed.isEmpty()) {
+            return null;
+        }
+        if (logits == null || needsPenultimate() && penultimate == null) {
+            throw new IllegalArgumentException("the post-hoc scores " + computed + " need each sample's logits"
+                    + (needsPenultimate() ? " and penultimate features" : ""));
+        }
+        if (reference.posthoc() != null) {
+            return reference.posthoc().score(computed, logits, penultimate, device);
+        }
+        double[][] out = new double[n][PosthocMethod.values().length];
+        for (int i = 0; i < n; i++) {
+            java.util.Arrays.fill(out[i], Double.NaN);
+            double[] l = new double[logits[i].length];
+            for (int k = 0; k < l.length; k++) {
+                l[k] = logits[i][k];
+            }
+            for (PosthocMethod m : computed) {
+                out[i][m.ordinal()] = PosthocModels.logitScore(m, l);
+            }
+        }
+        return out;
     }
 
     /** As {@link #scoreBatch}, for enhanced features z (packed n x D). */
@@ -89,6 +187,15 @@ public final class SisomScorer implements Serializable {
 
     /** As {@link #scoreZBatch(float[], int, int[], double[])}, with the distance kernel on {@code device}. */
     public Scored[] scoreZBatch(float[] z, int n, int[] pseudoClass, double[] energy, Device device) {
+        if (!computed.isEmpty()) {
+            throw new IllegalArgumentException("the post-hoc scores " + computed + " need each sample's logits: use "
+                    + "scoreBatch with them");
+        }
+        return scoreZBatch(z, n, pseudoClass, energy, null, device);
+    }
+
+    private Scored[] scoreZBatch(float[] z, int n, int[] pseudoClass, double[] energy, double[][] posthoc,
+                                 Device device) {
         ReferenceSet set = reference.set();
         int[] none = new int[n];
         java.util.Arrays.fill(none, -1);
@@ -102,18 +209,28 @@ public final class SisomScorer implements Serializable {
         for (int i = 0; i < n; i++) {
             Ratio r = ratios[i];
             out[i] = scored(r.dIn(), r.dOut(), r.r(), r.dOutZero(), set.id(r.in().cls(), r.in().row()),
-                    set.id(r.out().cls(), r.out().row()), energy[i]);
+                    set.id(r.out().cls(), r.out().row()), energy[i], posthoc == null ? null : posthoc[i]);
         }
         return out;
     }
 
     /** Builds the score record from distances (also used by greedy selection when it updates them). */
     public Scored scored(double dIn, double dOut, double r, boolean dOutZero, String inId, String outId, double energy) {
+        if (!computed.isEmpty()) {
+            throw new IllegalArgumentException("the post-hoc scores " + computed + " need each sample's logits");
+        }
+        return scored(dIn, dOut, r, dOutZero, inId, outId, energy, null);
+    }
+
+    private Scored scored(double dIn, double dOut, double r, boolean dOutZero, String inId, String outId,
+                          double energy, double[] posthoc) {
         var st = reference.stats();
         double sisom = Fusion.sisom(r, st);
         double sisome = fusion.sisome(r, energy, st);
-        double s = fusion.score() == Fusion.Score.SISOM ? sisom : sisome;
-        Double ood = gate.value(dIn, dOut, r, energy, st);
-        return new Scored(dIn, dOut, r, dOutZero, inId, outId, sisom, sisome, s, -s, ood, gate.flag(ood));
+        PosthocMethod p = fusion.score().posthoc();
+        // higher = more worth labeling: a post-hoc in-distribution score is negated
+        double s = p != null ? -posthoc[p.ordinal()] : fusion.score() == Fusion.Score.SISOM ? sisom : sisome;
+        Double ood = gate.value(dIn, dOut, r, energy, posthoc, st);
+        return new Scored(dIn, dOut, r, dOutZero, inId, outId, sisom, sisome, s, -s, ood, gate.flag(ood), posthoc);
     }
 }

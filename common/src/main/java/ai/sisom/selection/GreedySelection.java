@@ -57,6 +57,12 @@ public final class GreedySelection {
      * picks still update the others. {@code quota} null: no limit.
      */
     public static List<Pick> select(List<Candidate> candidates, int q, SisomScorer scorer, int[] quota) {
+        if (scorer.needsLogits()) {
+            throw new IllegalArgumentException("greedy selection updates SISOM's distances as it picks, so it ranks by "
+                    + "sisom or sisome with an OOD metric of the SISOM family; the scorer also computes the post-hoc "
+                    + "scores " + scorer.posthocComputed() + " (sisom.score, sisom.ood.metric, sisom.scores.extra): use "
+                    + "top-q, CoreSet or BADGE selection with them");
+        }
         if (scorer.reference().variant() != DOutVariant.SAMPLE) {
             throw new IllegalArgumentException("greedy batch-diverse selection updates d_out as in the authors' AL code, "
                     + "which is the sample variant; build the reference with dOutVariant=sample");

@@ -45,8 +45,12 @@ public final class LabeledFeatures {
                     + "both a class sample and an unknown");
         }
         Column label = col(labelColumn).cast(DataTypes.StringType);
+        // the logits calibrate the post-hoc scores' OOD thresholds; a table without them builds the SISOM part only
+        boolean withLogits = cols.contains(FeatureTable.LOGITS);
         List<Row> rows = labeledFeatures.select(col(FeatureTable.ID), label, col(FeatureTable.U), col(FeatureTable.ENERGY),
-                col(FeatureTable.PENULTIMATE), col(FeatureTable.PSEUDO_CLASS)).orderBy(FeatureTable.ID).collectAsList();
+                col(FeatureTable.PENULTIMATE), col(FeatureTable.PSEUDO_CLASS),
+                withLogits ? col(FeatureTable.LOGITS) : org.apache.spark.sql.functions.lit(null).as(FeatureTable.LOGITS))
+                .orderBy(FeatureTable.ID).collectAsList();
         Map<String, Integer> index = new HashMap<>();
         for (int c = 0; c < classNames.size(); c++) {
             index.put(classNames.get(c), c);
@@ -54,6 +58,9 @@ public final class LabeledFeatures {
         List<String> ids = new ArrayList<>();
         List<float[]> u = new ArrayList<>();
         List<float[]> pen = new ArrayList<>();
+        List<float[]> logits = new ArrayList<>();
+        List<float[]> uPen = new ArrayList<>();
+        List<float[]> uLogits = new ArrayList<>();
         int[] labels = new int[rows.size()];
         int[] pseudo = new int[rows.size()];
         double[] e = new double[rows.size()];
@@ -86,6 +93,8 @@ public final class LabeledFeatures {
                 uU.add(ui);
                 uE[j] = energy;
                 uPseudo[j] = r.getInt(5);
+                uPen.add(FeatureTable.floats(r, 4));
+                uLogits.add(withLogits ? FeatureTable.floats(r, 6) : null);
                 continue;
             }
             int i = ids.size();
@@ -95,6 +104,7 @@ public final class LabeledFeatures {
             e[i] = energy;
             pen.add(FeatureTable.floats(r, 4));
             pseudo[i] = r.getInt(5);
+            logits.add(withLogits ? FeatureTable.floats(r, 6) : null);
         }
         if (!nonFinite.isEmpty()) {
             throw new IllegalArgumentException(nonFinite.size() + " labeled samples have non-finite features (the "
@@ -110,9 +120,9 @@ public final class LabeledFeatures {
         int n = ids.size();
         int nu = uIds.size();
         LabeledSet.Unknowns unknowns = nu == 0 ? LabeledSet.Unknowns.NONE : new LabeledSet.Unknowns(uIds, uLabels, uU,
-                Arrays.copyOf(uE, nu), Arrays.copyOf(uPseudo, nu));
+                Arrays.copyOf(uE, nu), Arrays.copyOf(uPseudo, nu), uPen, withLogits ? uLogits : null);
         return new LabeledSet(ids, Arrays.copyOf(labels, n), u, Arrays.copyOf(e, n), pen, Arrays.copyOf(pseudo, n),
-                unknowns);
+                unknowns, withLogits ? logits : null);
     }
 
     private static String firstNonFinite(float[] u) {

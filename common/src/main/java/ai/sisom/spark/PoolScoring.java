@@ -61,13 +61,26 @@ public final class PoolScoring {
                 passIdx.add(i);
             }
         }
-        StructType out = ScoreTable.LAYOUT.schema(pass);
+        boolean needLogits = scorer.needsLogits();
+        boolean needPen = scorer.needsPenultimate();
+        for (String c : needPen ? List.of(FeatureTable.LOGITS, FeatureTable.PENULTIMATE)
+                : needLogits ? List.of(FeatureTable.LOGITS) : List.<String>of()) {
+            if (!Arrays.asList(in.fieldNames()).contains(c)) {
+                throw new IllegalArgumentException("feature table has no column '" + c + "', which the post-hoc scores "
+                        + scorer.posthocComputed() + " need");
+            }
+            requireType(in, c, DataTypes.createArrayType(DataTypes.FloatType));
+        }
+        List<ai.sisom.posthoc.PosthocMethod> extra = ScoreTable.ordered(scorer.extra());
+        StructType out = ScoreTable.schema(scorer.extra(), pass);
         Broadcast<SisomScorer> b = spark.sparkContext().broadcast(scorer,
                 scala.reflect.ClassTag$.MODULE$.apply(SisomScorer.class));
         int idIdx = in.fieldIndex(FeatureTable.ID);
         int uIdx = in.fieldIndex(FeatureTable.U);
         int classIdx = in.fieldIndex(FeatureTable.PSEUDO_CLASS);
         int energyIdx = in.fieldIndex(FeatureTable.ENERGY);
+        int logitsIdx = needLogits ? in.fieldIndex(FeatureTable.LOGITS) : -1;
+        int penIdx = needPen ? in.fieldIndex(FeatureTable.PENULTIMATE) : -1;
         int[] p = passIdx.stream().mapToInt(Integer::intValue).toArray();
         MapPartitionsFunction<Row, Row> fn = rows -> {
             SisomScorer s = b.value();
@@ -83,6 +96,8 @@ public final class PoolScoring {
                 float[] u = new float[n * d];
                 int[] pc = new int[n];
                 double[] e = new double[n];
+                float[][] logits = needLogits ? new float[n][] : null;
+                float[][] pen = needPen ? new float[n][] : null;
                 for (int i = 0; i < n; i++) {
                     Row r = batch.get(i);
                     String id = r.getString(idIdx);
@@ -103,14 +118,23 @@ public final class PoolScoring {
                     if (!Double.isFinite(e[i])) {
                         throw new IllegalArgumentException("sample '" + id + "' has a non-finite energy: " + e[i]);
                     }
+                    if (needLogits) {
+                        logits[i] = FeatureTable.floats(r, logitsIdx);
+                    }
+                    if (needPen) {
+                        pen[i] = FeatureTable.floats(r, penIdx);
+                    }
                 }
-                SisomScorer.Scored[] scored = s.scoreBatch(u, n, pc, e, device);
+                SisomScorer.Scored[] scored = s.scoreBatch(u, n, pc, e, logits, pen, device);
                 List<Row> rowsOut = new ArrayList<>(n);
                 for (int i = 0; i < n; i++) {
                     Row r = batch.get(i);
-                    Object[] passValues = new Object[p.length];
+                    Object[] passValues = new Object[extra.size() + p.length];
+                    for (int k = 0; k < extra.size(); k++) {
+                        passValues[k] = scored[i].posthoc(extra.get(k));
+                    }
                     for (int k = 0; k < p.length; k++) {
-                        passValues[k] = r.get(p[k]);
+                        passValues[extra.size() + k] = r.get(p[k]);
                     }
                     rowsOut.add(ScoreTable.LAYOUT.row(new ScoreTable.Entry(r.getString(idIdx), pc[i], names.get(pc[i]),
                             e[i], scored[i]), passValues));

@@ -1,5 +1,6 @@
 package ai.sisom.spark;
 
+import ai.sisom.posthoc.PosthocMethod;
 import ai.sisom.scoring.SisomScorer;
 import org.apache.spark.sql.types.DataTypes;
 
@@ -76,6 +77,33 @@ public final class ScoreTable {
     /** The schema of a score table: the declared columns, then {@code passThrough} (Spark ML's transformSchema). */
     public static org.apache.spark.sql.types.StructType schema(List<org.apache.spark.sql.types.StructField> passThrough) {
         return LAYOUT.schema(passThrough);
+    }
+
+    /**
+     * The schema of a score table with post-hoc score columns: the declared columns, one {@link #posthocColumn} per
+     * method in {@code extra} (in {@link PosthocMethod} order), then {@code passThrough}.
+     */
+    public static org.apache.spark.sql.types.StructType schema(java.util.Set<PosthocMethod> extra,
+                                                               List<org.apache.spark.sql.types.StructField> passThrough) {
+        List<org.apache.spark.sql.types.StructField> tail = new java.util.ArrayList<>();
+        for (PosthocMethod m : ordered(extra)) {
+            tail.add(DataTypes.createStructField(posthocColumn(m), DataTypes.DoubleType, false));
+        }
+        tail.addAll(passThrough);
+        return LAYOUT.schema(tail);
+    }
+
+    /**
+     * A post-hoc score's column: {@code ood_score_<method>}, the method's in-distribution score (higher = more
+     * in-distribution, as {@link #OOD_SCORE} and OpenOOD).
+     */
+    public static String posthocColumn(PosthocMethod m) {
+        return "ood_score_" + m.label();
+    }
+
+    /** The methods in their declaration order (the column order). */
+    static List<PosthocMethod> ordered(java.util.Set<PosthocMethod> extra) {
+        return java.util.Arrays.stream(PosthocMethod.values()).filter(extra::contains).toList();
     }
 
     /** The declared columns' names, in order. */

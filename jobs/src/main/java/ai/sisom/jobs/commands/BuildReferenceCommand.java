@@ -54,8 +54,11 @@ final class BuildReferenceCommand implements Command {
         Configuration hc = spark.sparkContext().hadoopConfiguration();
         // the model.json beside the features must be there and valid
         options.checkAgainst(ScoreStep.featureModel(labeledFeatures, hc).classNames());
-        SisomReference ref = options.estimator().fit(spark.read().parquet(labeledFeatures)).reference()
-                .withBuiltFrom(builtFrom);
+        // the model.json extract stored beside the features carries the final linear layer the post-hoc scorers need
+        String modelJson = new org.apache.hadoop.fs.Path(new org.apache.hadoop.fs.Path(labeledFeatures).getParent(),
+                "model.json").toString();
+        SisomReference ref = options.estimator().setModelPath(modelJson).fit(spark.read().parquet(labeledFeatures))
+                .reference().withBuiltFrom(builtFrom);
         AtomicOutput.write(referenceDir, hc, staged -> {
             ReferenceIO.write(ref, staged.stagingDir().toString(), hc);
             return null;

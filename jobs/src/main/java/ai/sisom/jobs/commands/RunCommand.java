@@ -175,6 +175,8 @@ final class RunCommand implements Command {
             m.put("labelColumn", p.labeledSource().labelColumn);
         }
         m.putAll(p.reference().describe());
+        // a reference of an older format lacks what newer scorers need (format 3: the post-hoc scorers)
+        m.put("referenceFormat", Integer.toString(ai.sisom.reference.SisomReference.FORMAT_VERSION));
         return m;
     }
 
@@ -252,7 +254,7 @@ final class RunCommand implements Command {
      * be recalibrated, and a fixed one given now still applies).
      */
     private static final java.util.Set<String> NEEDS_LABELED = java.util.Set.of("labeledSet", "labelColumn",
-            "unknownLabels", "oodThreshold");
+            "unknownLabels", "oodThreshold", "referenceFormat");
 
     /** One unit of the pool: a partition directory (or the whole pool) and its current listing. */
     record Unit(String name, Fingerprints.Listing listing) {}

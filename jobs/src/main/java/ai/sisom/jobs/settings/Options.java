@@ -106,7 +106,8 @@ public final class Options {
      * reference's, or null) and the class balance of the queue.
      */
     public record Scoring(Fusion fusion, int q, SelectionMode selection, int candidateFactor, boolean gate,
-                          Double thresholdOverride, ClassBalance.Mode balance, String prior) {
+                          Double thresholdOverride, ClassBalance.Mode balance, String prior,
+                          java.util.List<String> extraScores) {
         /**
          * The options of {@code run}: a fixed sisom.ood.threshold goes into the reference it builds and overrides
          * the one of a reference it reuses.
@@ -137,14 +138,28 @@ public final class Options {
                 throw new SettingsException("sisom.queue.classPrior is set but sisom.queue.classBalance is "
                         + b.label() + ": set sisom.queue.classBalance=prior to balance the queue by it");
             }
-            return new Scoring(new Fusion(s.get(SCORE), s.get(LAMBDA)), s.get(Q), s.get(SELECTION),
-                    s.get(GREEDY_CANDIDATE_FACTOR), s.get(OOD_GATE), override, b, prior);
+            java.util.List<String> extra = s.get(EXTRA_SCORES);
+            for (String m : extra) {
+                try {
+                    ai.sisom.posthoc.PosthocMethod.parse(m);
+                } catch (IllegalArgumentException e) {
+                    throw new SettingsException("sisom.scores.extra: " + e.getMessage());
+                }
+            }
+            Fusion fusion = new Fusion(s.get(SCORE), s.get(LAMBDA));
+            if (s.get(SELECTION) == SelectionMode.GREEDY && fusion.score().posthoc() != null) {
+                throw new SettingsException("sisom.selection=greedy updates SISOM's distances as it picks, so it ranks "
+                        + "by sisom.score=sisom or sisome, not " + fusion.score().label() + ": use sisom.selection=topq "
+                        + "with a post-hoc score");
+            }
+            return new Scoring(fusion, s.get(Q), s.get(SELECTION),
+                    s.get(GREEDY_CANDIDATE_FACTOR), s.get(OOD_GATE), override, b, prior, extra);
         }
 
         /** The Spark ML model that scores with these options; its output is the score table (no feature arrays). */
         public SisomScoringModel model(SisomReference ref) {
             SisomScoringModel m = SisomScoringModel.of(ref).setKeepFeatureArrays(false).setScore(fusion.score())
-                    .setQ(q).setOodGate(gate)
+                    .setExtraScores(extraScores.toArray(new String[0])).setQ(q).setOodGate(gate)
                     .setClassBalance(balance.label()).setClassPrior(prior == null ? "" : prior);
             if (thresholdOverride != null) {
                 m.setOodThreshold(thresholdOverride);

@@ -105,8 +105,15 @@ public final class Settings {
     public static final Setting<Integer> SUBSET_SIZE = Setting.integer("sisom.subset.size", null, 1,
             "class-wise ProbCover reference subset: its size (with `sisom.subset.delta`)", BUILD_REFERENCE, RUN);
     public static final Setting<Fusion.Score> SCORE = Setting.choice("sisom.score", Fusion.Score.class,
-            Fusion.Score.SISOME, "the score selection uses; both are always in the score table (`build-reference`: "
-                    + "what `sisom.ood.metric=score` means)", BUILD_REFERENCE, SCORE_COMMAND, RUN);
+            Fusion.Score.SISOME, "the score the queue ranks by: `sisome`, `sisom`, or a post-hoc score computed in the "
+                    + "same pass (`msp`, `maxlogit`, `energy`, `gen`, `entropy`, `margin`, `knn`, `mahalanobis`, "
+                    + "`react`, `ash`, `vim`; OpenOOD's defaults, docs/evaluation.md); sisom and sisome are always in "
+                    + "the score table (`build-reference`: what `sisom.ood.metric=score` means)",
+            BUILD_REFERENCE, SCORE_COMMAND, RUN);
+    public static final Setting<List<String>> EXTRA_SCORES = Setting.list("sisom.scores.extra", "method,...",
+            "post-hoc scores written beside the ranking one, one `ood_score_<method>` column each (higher = more "
+                    + "in-distribution, OpenOOD's convention); the methods of `sisom.score` but sisom and sisome",
+            SCORE_COMMAND, RUN);
     public static final Setting<Double> LAMBDA = Setting.number("sisom.lambda", null, 0, false, 1,
             "a fixed fusion weight instead of r_avg (the authors used 0.1 on CIFAR-100)", BUILD_REFERENCE,
             SCORE_COMMAND, RUN);
@@ -184,7 +191,7 @@ public final class Settings {
             INPUT_IMAGE_COLUMN, INPUT_LABEL_COLUMN, INPUT_PARTITION_COLUMN, LABELED_PATH, LABELED_FORMAT, BATCH_SIZE,
             DECODE_THREADS, GPU_BATCH_SIZE, GPU_DECODE_THREADS, GPU_CPU_FALLBACK,
             RESIZE, PROGRESS_SECONDS, OUTPUT, WORK, LABELED_FEATURES, POOL_FEATURES, REFERENCE, REBUILD_REFERENCE,
-            STEEPNESS, D_OUT, SUBSET_DELTA, SUBSET_SIZE, SCORE, LAMBDA, Q, SELECTION, GREEDY_CANDIDATE_FACTOR, REPORT,
+            STEEPNESS, D_OUT, SUBSET_DELTA, SUBSET_SIZE, SCORE, EXTRA_SCORES, LAMBDA, Q, SELECTION, GREEDY_CANDIDATE_FACTOR, REPORT,
             REPORT_OOD, UNKNOWN_LABELS, OOD_THRESHOLD, OOD_METRIC, OOD_KEEP_SHARE, OOD_GATE, CLASS_BALANCE, CLASS_PRIOR,
             LABELING, LABELING_IMAGE_URI, OUTPUT_SCORES_TABLE, OUTPUT_SELECTION_TABLE, OUTPUT_TABLE_FORMAT,
             LOCK_STALE_MINUTES);

@@ -1,4 +1,4 @@
-package ai.sisom.evaluation;
+package ai.sisom.posthoc;
 
 import org.apache.commons.math3.linear.Array2DRowRealMatrix;
 import org.apache.commons.math3.linear.EigenDecomposition;
@@ -51,8 +51,38 @@ public final class OodPostprocessors {
         return -s;
     }
 
+    /** Minus the predictive entropy {@code sum p log p} (0 log 0 = 0). */
+    public static double negEntropy(double[] logits) {
+        double lse = logSumExp(logits);
+        double s = 0;
+        for (double l : logits) {
+            double lp = l - lse;
+            double p = Math.exp(lp);
+            if (p > 0) {
+                s += p * lp;
+            }
+        }
+        return s;
+    }
+
+    /** The largest class probability minus the second largest. */
+    public static double margin(double[] logits) {
+        double lse = logSumExp(logits);
+        double first = Double.NEGATIVE_INFINITY;
+        double second = Double.NEGATIVE_INFINITY;
+        for (double l : logits) {
+            if (l > first) {
+                second = first;
+                first = l;
+            } else if (l > second) {
+                second = l;
+            }
+        }
+        return Math.exp(first - lse) - Math.exp(second - lse);
+    }
+
     /** The final linear layer, {@code logits = W x + b}: ReAct, ASH and ViM recompute logits from altered features. */
-    public record Head(double[][] weight, double[] bias) {
+    public record Head(double[][] weight, double[] bias) implements java.io.Serializable {
         public Head {
             if (weight.length != bias.length || weight.length == 0) {
                 throw new IllegalArgumentException("head: " + weight.length + " weight rows but " + bias.length
@@ -82,9 +112,29 @@ public final class OodPostprocessors {
      * KNN (Sun et al. 2022): minus the squared distance (Faiss IndexFlatL2's unit, as OpenOOD) from the
      * L2-normalised feature to its k-th nearest L2-normalised fit feature.
      */
-    public static final class Knn {
+    public static final class Knn implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
         private final double[][] fit;
         private final int k;
+
+        private Knn(int k, double[][] normalisedFit) {
+            this.fit = normalisedFit;
+            this.k = k;
+        }
+
+        /** A KNN from already-normalised fit features (as {@link #normalisedFit} returns them). */
+        public static Knn ofNormalised(double[][] normalisedFit, int k) {
+            if (k < 1 || k > normalisedFit.length) {
+                throw new IllegalArgumentException("KNN: k = " + k + " needs 1 <= k <= " + normalisedFit.length
+                        + " fit samples");
+            }
+            return new Knn(k, normalisedFit);
+        }
+
+        public int k() { return k; }
+
+        /** The L2-normalised fit features (shared, do not modify). */
+        public double[][] normalisedFit() { return fit; }
 
         public Knn(double[][] fitFeatures, int k) {
             if (k < 1 || k > fitFeatures.length) {
@@ -107,7 +157,8 @@ public final class OodPostprocessors {
             return -select(d, k - 1);
         }
 
-        private static double[] normalised(double[] x) {
+        /** x / (||x|| + 1e-10), OpenOOD's normalisation. */
+        public static double[] normalised(double[] x) {
             double n = 0;
             for (double v : x) {
                 n += v * v;
@@ -126,9 +177,24 @@ public final class OodPostprocessors {
      * class-centred fit features (divided by n, as scikit-learn's EmpiricalCovariance), its pseudo-inverse; the
      * score is the maximum over classes of minus the squared Mahalanobis distance.
      */
-    public static final class Mahalanobis {
+    public static final class Mahalanobis implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
         private final double[][] means;
         private final double[][] precision;
+
+        private Mahalanobis(double[][] means, double[][] precision) {
+            this.means = means;
+            this.precision = precision;
+        }
+
+        /** A fitted one from its class means and precision matrix (as {@link #means} and {@link #precision} give). */
+        public static Mahalanobis of(double[][] means, double[][] precision) {
+            return new Mahalanobis(means, precision);
+        }
+
+        public double[][] means() { return means; }
+
+        public double[][] precision() { return precision; }
 
         public Mahalanobis(double[][] fit, int[] labels, int classes) {
             int p = fit[0].length;
@@ -187,9 +253,16 @@ public final class OodPostprocessors {
      * ReAct (Sun et al. 2021): clip the penultimate features at a percentile of all fit activations (OpenOOD's
      * default 90, NumPy's linear interpolation), recompute the logits, score with energy.
      */
-    public static final class ReAct {
+    public static final class ReAct implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
         private final Head head;
         private final double threshold;
+
+        /** A ReAct with a known clipping threshold. */
+        public ReAct(Head head, double threshold) {
+            this.head = head;
+            this.threshold = threshold;
+        }
 
         public ReAct(double[][] fit, Head head, double percentile) {
             double[] all = new double[fit.length * fit[0].length];
@@ -254,11 +327,32 @@ public final class OodPostprocessors {
      * covariance of {@code fit - u}; virtual logit = alpha times the norm of the residual outside it, with
      * alpha = mean max logit / mean residual norm on the fit set; score = energy - virtual logit.
      */
-    public static final class Vim {
+    public static final class Vim implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
         private final Head head;
         private final double[] origin;
         private final double[][] residualBasis; // P x (P - D)
         private final double alpha;
+
+        private Vim(Head head, double[] origin, double[][] residualBasis, double alpha) {
+            this.head = head;
+            this.origin = origin;
+            this.residualBasis = residualBasis;
+            this.alpha = alpha;
+        }
+
+        /** A fitted one from its parts (as {@link #origin}, {@link #residualBasis} and {@link #alpha} give). */
+        public static Vim of(Head head, double[] origin, double[][] residualBasis, double alpha) {
+            return new Vim(head, origin, residualBasis, alpha);
+        }
+
+        public double[] origin() { return origin; }
+
+        /** P x (P - D): the eigenvectors outside the principal space, as columns. */
+        public double[][] residualBasis() { return residualBasis; }
+
+        /** The principal space's dimension D. */
+        public int dim() { return origin.length - residualBasis[0].length; }
 
         public Vim(double[][] fit, Head head, int dim) {
             int p = head.inputs();
