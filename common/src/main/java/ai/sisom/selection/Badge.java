@@ -95,7 +95,7 @@ public final class Badge {
      */
     public static List<Pick> select(List<Candidate> candidates, int q, DoubleSupplier uniforms) {
         int n = candidates.size();
-        Checks.checkQ(q, n);
+        CandidateChecks.checkQ(q, n);
         if (q == 0) {
             return List.of();
         }
@@ -108,9 +108,9 @@ public final class Badge {
             h[i] = c.penultimate();
             logits[i] = c.logits();
         }
-        int dim = Checks.checkVectors(ids, h, "penultimate", -1);
-        Checks.checkVectors(ids, logits, "logits", -1);
-        Checks.checkUnique(ids);
+        int dim = CandidateChecks.checkVectors(ids, h, "penultimate", -1);
+        CandidateChecks.checkVectors(ids, logits, "logits", -1);
+        CandidateChecks.checkUnique(ids);
         double[][] a = new double[n][];
         for (int i = 0; i < n; i++) {
             a[i] = classFactor(logits[i]);

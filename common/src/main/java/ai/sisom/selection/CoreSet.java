@@ -41,7 +41,7 @@ public final class CoreSet {
             throw new IllegalArgumentException("the labeled set is null; pass an empty array when nothing is labeled");
         }
         int n = candidates.size();
-        Checks.checkQ(q, n);
+        CandidateChecks.checkQ(q, n);
         if (q == 0) {
             return List.of();
         }
@@ -52,15 +52,15 @@ public final class CoreSet {
             ids[i] = c.id();
             x[i] = c.penultimate();
         }
-        int dim = Checks.checkVectors(ids, x, "penultimate", -1);
-        Checks.checkUnique(ids);
+        int dim = CandidateChecks.checkVectors(ids, x, "penultimate", -1);
+        CandidateChecks.checkUnique(ids);
         for (int j = 0; j < labeled.length; j++) {
             float[] l = labeled[j];
             if (l == null || l.length != dim) {
                 throw new IllegalArgumentException("labeled sample " + j + " has " + (l == null ? "no" : l.length + "-dim")
                         + " penultimate features; the candidates have " + dim);
             }
-            Checks.checkFinite(l, "labeled sample " + j, "penultimate");
+            CandidateChecks.checkFinite(l, "labeled sample " + j, "penultimate");
         }
         double[] mind = new double[n];     // squared distance to the nearest center; -1 once picked
         java.util.Arrays.fill(mind, Double.POSITIVE_INFINITY);

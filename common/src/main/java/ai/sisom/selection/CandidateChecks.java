@@ -4,8 +4,8 @@ import java.util.HashSet;
 import java.util.Set;
 
 /** Input checks shared by the pool-wide strategies (CoreSet, BADGE): a clear error naming the offending sample. */
-final class Checks {
-    private Checks() {}
+final class CandidateChecks {
+    private CandidateChecks() {}
 
     static void checkQ(int q, int n) {
         if (q < 0 || q > n) {
