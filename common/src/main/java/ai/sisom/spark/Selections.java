@@ -1,7 +1,9 @@
 package ai.sisom.spark;
 
 import ai.sisom.scoring.SisomScorer;
+import ai.sisom.selection.Badge;
 import ai.sisom.selection.ClassBalance;
+import ai.sisom.selection.CoreSet;
 import ai.sisom.selection.GreedySelection;
 import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
@@ -25,9 +27,9 @@ import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.row_number;
 
 /**
- * Score table -> the labeling queue on Spark: top-q (distributed) and greedy batch-diverse (driver, over top
- * candidates), both behind the OOD gate (flagged samples never enter the queue) and optionally class-balanced (quotas
- * per pseudo-class, {@link ClassBalance}).
+ * Score table -> the labeling queue on Spark: top-q (distributed), and greedy batch-diverse, CoreSet and BADGE
+ * (driver, over the top candidates by score), all behind the OOD gate (flagged samples never enter the queue); top-q
+ * and greedy optionally class-balanced (quotas per pseudo-class, {@link ClassBalance}).
  */
 public final class Selections {
     private static final String QUOTA = "__sisom_quota";
@@ -123,6 +125,120 @@ public final class Selections {
                 .add(ScoreTable.GREEDY_SCORE, DataTypes.DoubleType);
         Dataset<Row> ranks = spark.createDataFrame(rankRows, rs);
         return scores.join(org.apache.spark.sql.functions.broadcast(ranks), FeatureTable.ID).orderBy(ScoreTable.RANK);
+    }
+
+    /**
+     * CoreSet (k-center greedy, {@link CoreSet}) over the top {@code candidates} samples by score (at least q; ties by
+     * id), of the unflagged ones when {@code gate}: their penultimate features are fetched by a broadcast join and
+     * the greedy loop runs on the driver, the candidates in score order (without labeled samples the best-scored one
+     * is the first pick). The result is the picked samples' score rows with {@link ScoreTable#RANK}, ordered by it;
+     * fewer than q when fewer samples are eligible.
+     *
+     * <p>Exact over the candidate set: the picks are the k-center greedy picks of those candidates with the labeled
+     * samples as the initial centers. Approximated at scale: the paper runs k-center greedy over the whole unlabeled
+     * pool; here the pool is first cut to the top candidates by the current score, so a far-away sample outside
+     * them is never taken. {@code candidates = pool size} makes it exact over the pool, at the cost of collecting
+     * every penultimate vector to the driver.
+     *
+     * @param labeledPenultimate the labeled samples' penultimate features, the initial centers (may be empty)
+     */
+    public static Dataset<Row> coreset(SparkSession spark, Dataset<Row> scores, Dataset<Row> features, int q,
+                                       int candidates, boolean gate, float[][] labeledPenultimate) {
+        Row[] rows = candidateFeatures(spark, scores, features, q, candidates, gate, FeatureTable.PENULTIMATE);
+        List<CoreSet.Candidate> cands = new ArrayList<>(rows.length);
+        for (Row r : rows) {
+            cands.add(new CoreSet.Candidate(r.getString(0), floatsOrNull(r, 1)));
+        }
+        List<String> picked = new ArrayList<>();
+        for (CoreSet.Pick p : CoreSet.select(cands, labeledPenultimate, Math.min(q, cands.size()))) {
+            picked.add(p.id());
+        }
+        return ranked(spark, scores, picked);
+    }
+
+    /**
+     * BADGE (k-means++ seeding on gradient embeddings, {@link Badge}) over the top {@code candidates} samples by score
+     * (at least q; ties by id), of the unflagged ones when {@code gate}: their penultimate features and logits are
+     * fetched by a broadcast join and the seeding runs on the driver, the candidates in score order, its draws from a
+     * generator seeded with {@code seed} (the same inputs and seed give the same queue). The result is the picked
+     * samples' score rows with {@link ScoreTable#RANK}, ordered by it; fewer than q when fewer samples are eligible.
+     *
+     * <p>Exact over the candidate set: the picks are k-means++ seeding's picks over those candidates' embeddings.
+     * Approximated at scale: the paper seeds over the whole unlabeled pool; here the pool is first cut to the top
+     * candidates by the current score, so a sample outside them is never drawn. {@code candidates = pool size}
+     * makes it exact over the pool, at the cost of collecting every candidate's features to the driver.
+     */
+    public static Dataset<Row> badge(SparkSession spark, Dataset<Row> scores, Dataset<Row> features, int q,
+                                     int candidates, boolean gate, long seed) {
+        Row[] rows = candidateFeatures(spark, scores, features, q, candidates, gate, FeatureTable.PENULTIMATE,
+                FeatureTable.LOGITS);
+        List<Badge.Candidate> cands = new ArrayList<>(rows.length);
+        for (Row r : rows) {
+            cands.add(new Badge.Candidate(r.getString(0), floatsOrNull(r, 1), floatsOrNull(r, 2)));
+        }
+        List<String> picked = new ArrayList<>();
+        for (Badge.Pick p : Badge.select(cands, Math.min(q, cands.size()), seed)) {
+            picked.add(p.id());
+        }
+        return ranked(spark, scores, picked);
+    }
+
+    /**
+     * The top max(candidates, q) eligible samples by score (ties by id), in that order, each as its feature row's
+     * id and {@code columns}. Only the candidates' ids come to the driver before the broadcast join that fetches
+     * their features.
+     */
+    private static Row[] candidateFeatures(SparkSession spark, Dataset<Row> scores, Dataset<Row> features, int q,
+                                           int candidates, boolean gate, String... columns) {
+        if (q < 0) {
+            throw new IllegalArgumentException("q must not be negative, got " + q);
+        }
+        List<Row> top = eligible(scores, gate).orderBy(desc(ScoreTable.SCORE), asc(FeatureTable.ID))
+                .limit(Math.max(candidates, q)).select(FeatureTable.ID).collectAsList();
+        Map<String, Integer> position = new HashMap<>();
+        for (Row r : top) {
+            if (position.putIfAbsent(r.getString(0), position.size()) != null) {
+                throw new IllegalArgumentException("sample " + r.getString(0) + " is in the score table more than once");
+            }
+        }
+        Dataset<Row> ids = spark.createDataFrame(top, new StructType().add(FeatureTable.ID, DataTypes.StringType));
+        Column[] cols = new Column[columns.length + 1];
+        cols[0] = col(FeatureTable.ID);
+        for (int k = 0; k < columns.length; k++) {
+            cols[k + 1] = col(columns[k]);
+        }
+        Row[] rows = new Row[top.size()];
+        for (Row r : features.join(org.apache.spark.sql.functions.broadcast(ids), FeatureTable.ID).select(cols)
+                .collectAsList()) {
+            int p = position.get(r.getString(0));
+            if (rows[p] != null) {
+                throw new IllegalArgumentException("sample " + r.getString(0) + " has more than one feature row");
+            }
+            rows[p] = r;
+        }
+        for (int p = 0; p < rows.length; p++) {
+            if (rows[p] == null) {
+                throw new IllegalArgumentException("sample " + top.get(p).getString(0)
+                        + " is in the score table but not in the feature table");
+            }
+        }
+        return rows;
+    }
+
+    private static float[] floatsOrNull(Row r, int field) {
+        return r.isNullAt(field) ? null : FeatureTable.floats(r, field);
+    }
+
+    /** The score rows of {@code ids} with their rank (position + 1), ordered by rank. */
+    private static Dataset<Row> ranked(SparkSession spark, Dataset<Row> scores, List<String> ids) {
+        List<Row> rankRows = new ArrayList<>(ids.size());
+        for (int i = 0; i < ids.size(); i++) {
+            rankRows.add(RowFactory.create(ids.get(i), i + 1));
+        }
+        StructType rs = new StructType().add(FeatureTable.ID, DataTypes.StringType)
+                .add(ScoreTable.RANK, DataTypes.IntegerType);
+        return scores.join(org.apache.spark.sql.functions.broadcast(spark.createDataFrame(rankRows, rs)), FeatureTable.ID)
+                .orderBy(ScoreTable.RANK);
     }
 
     /** The per-class quotas of a balanced queue of q from the eligible samples' class counts. */
