@@ -316,6 +316,41 @@ public final class SisomScoringModel extends Model<SisomScoringModel> implements
                 scorer(), n, n * candidateFactor, gated(), balance()));
     }
 
+    /**
+     * CoreSet (k-center greedy on penultimate features, the labeled set's as initial centers) over the top
+     * {@code q * candidateFactor} samples by score, behind the gate ({@link Selections#coreset}); not class-balanced.
+     */
+    public Dataset<Row> selectCoreSet(Dataset<Row> scores, Dataset<Row> features, int candidateFactor) {
+        requireUnbalanced("CoreSet");
+        if (reference.posthoc() == null) {
+            throw new IllegalArgumentException("CoreSet starts from the labeled set's penultimate features, which this "
+                    + "reference (format version " + reference.formatVersion() + ") does not store: rebuild it");
+        }
+        int n = getQ();
+        ScoreColumns c = ModelColumns.of(this);
+        return c.fromFixed(Selections.coreset(scores.sparkSession(), c.toFixed(scores, false),
+                c.toFixed(features, true), n, n * candidateFactor, gated(), reference.posthoc().labeledPenultimate()));
+    }
+
+    /**
+     * BADGE (k-means++ seeding on gradient embeddings, draws seeded with {@code seed}) over the top
+     * {@code q * candidateFactor} samples by score, behind the gate ({@link Selections#badge}); not class-balanced.
+     */
+    public Dataset<Row> selectBadge(Dataset<Row> scores, Dataset<Row> features, int candidateFactor, long seed) {
+        requireUnbalanced("BADGE");
+        int n = getQ();
+        ScoreColumns c = ModelColumns.of(this);
+        return c.fromFixed(Selections.badge(scores.sparkSession(), c.toFixed(scores, false), c.toFixed(features, true),
+                n, n * candidateFactor, gated(), seed));
+    }
+
+    private void requireUnbalanced(String what) {
+        if (balance().balanced()) {
+            throw new IllegalArgumentException(what + " picks for diversity, not by class quotas: set classBalance "
+                    + "(sisom.queue.classBalance) to none");
+        }
+    }
+
     /** The flagged samples of a transformed table, most out-of-distribution first ({@code ood_rank}). */
     public Dataset<Row> flagged(Dataset<Row> scores) {
         ScoreColumns c = ModelColumns.of(this);

@@ -45,11 +45,13 @@ public final class PosthocModels implements Serializable {
     private final OodPostprocessors.Vim vim;
     private final int classes;
     private final int penultimateSize;
+    private final float[][] labeled; // the raw fit features: CoreSet's initial centers
     private transient float[] knnFit; // the normalised fit features packed n x P, made on first use
 
     private PosthocModels(OodPostprocessors.Head head, OodPostprocessors.Knn knn,
                           OodPostprocessors.Mahalanobis mahalanobis, OodPostprocessors.ReAct react,
-                          OodPostprocessors.Vim vim, int classes, int penultimateSize) {
+                          OodPostprocessors.Vim vim, int classes, int penultimateSize, float[][] labeled) {
+        this.labeled = labeled;
         this.head = head;
         this.knn = knn;
         this.mahalanobis = mahalanobis;
@@ -103,8 +105,11 @@ public final class PosthocModels implements Serializable {
             react = new OodPostprocessors.ReAct(x, head, REACT_PERCENTILE);
             vim = p >= 2 ? new OodPostprocessors.Vim(x, head, p / 2) : null;
         }
-        return new PosthocModels(head, knn, maha, react, vim, classes, p);
+        return new PosthocModels(head, knn, maha, react, vim, classes, p, penultimate.toArray(new float[0][]));
     }
+
+    /** The labeled samples' penultimate features the scorers were fitted on (shared, do not modify). */
+    public float[][] labeledPenultimate() { return labeled; }
 
     /** Whether {@code m} can be computed with what was fitted (a model exported without its head has no ReAct, ASH, ViM). */
     public boolean has(PosthocMethod m) {
@@ -323,6 +328,12 @@ public final class PosthocModels implements Serializable {
             writeMatrix(out, vim.residualBasis());
             out.writeDouble(vim.alpha());
         }
+        out.writeInt(labeled.length);
+        for (float[] row : labeled) {
+            for (float v : row) {
+                out.writeFloat(v);
+            }
+        }
     }
 
     public static PosthocModels read(DataInputStream in) throws IOException {
@@ -345,7 +356,17 @@ public final class PosthocModels implements Serializable {
             double[][] basis = readMatrix(in);
             vim = OodPostprocessors.Vim.of(head, origin, basis, in.readDouble());
         }
-        return new PosthocModels(head, knn, maha, react, vim, classes, p);
+        int n = in.readInt();
+        if (n < 0 || (long) n * p > 1L << 31) {
+            throw new IOException("points.bin: " + n + " labeled post-hoc features");
+        }
+        float[][] labeled = new float[n][p];
+        for (float[] row : labeled) {
+            for (int j = 0; j < p; j++) {
+                row[j] = in.readFloat();
+            }
+        }
+        return new PosthocModels(head, knn, maha, react, vim, classes, p, labeled);
     }
 
     private static void writeVector(DataOutputStream out, double[] v) throws IOException {

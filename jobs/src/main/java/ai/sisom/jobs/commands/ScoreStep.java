@@ -150,9 +150,12 @@ final class ScoreStep {
                         + "previous result is kept");
             }
             long zero = written.filter(col(ScoreTable.D_OUT_ZERO)).count();
-            Dataset<Row> selection = o.selection() == SelectionMode.GREEDY
-                    ? model.selectGreedy(written, features, o.candidateFactor())
-                    : model.selectTopQ(written);
+            Dataset<Row> selection = switch (o.selection()) {
+                case GREEDY -> model.selectGreedy(written, features, o.candidateFactor());
+                case CORESET -> model.selectCoreSet(written, features, o.candidateFactor());
+                case BADGE -> model.selectBadge(written, features, o.candidateFactor(), o.seed());
+                case TOPQ -> model.selectTopQ(written);
+            };
             selection.coalesce(1).write().mode(SaveMode.ErrorIfExists).parquet(output.staged("selection"));
             Dataset<Row> queue = spark.read().parquet(output.staged("selection"));
             long selected = queue.count();

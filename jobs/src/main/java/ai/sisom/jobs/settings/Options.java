@@ -107,7 +107,7 @@ public final class Options {
      */
     public record Scoring(Fusion fusion, int q, SelectionMode selection, int candidateFactor, boolean gate,
                           Double thresholdOverride, ClassBalance.Mode balance, String prior,
-                          java.util.List<String> extraScores) {
+                          java.util.List<String> extraScores, long seed) {
         /**
          * The options of {@code run}: a fixed sisom.ood.threshold goes into the reference it builds and overrides
          * the one of a reference it reuses.
@@ -147,13 +147,18 @@ public final class Options {
                 }
             }
             Fusion fusion = new Fusion(s.get(SCORE), s.get(LAMBDA));
+            SelectionMode sel = s.get(SELECTION);
+            if ((sel == SelectionMode.CORESET || sel == SelectionMode.BADGE) && b != ClassBalance.Mode.NONE) {
+                throw new SettingsException("sisom.selection=" + sel.name().toLowerCase(java.util.Locale.ROOT)
+                        + " picks for diversity, not by class quotas: sisom.queue.classBalance must be none with it");
+            }
             if (s.get(SELECTION) == SelectionMode.GREEDY && fusion.score().posthoc() != null) {
                 throw new SettingsException("sisom.selection=greedy updates SISOM's distances as it picks, so it ranks "
                         + "by sisom.score=sisom or sisome, not " + fusion.score().label() + ": use sisom.selection=topq "
                         + "with a post-hoc score");
             }
             return new Scoring(fusion, s.get(Q), s.get(SELECTION),
-                    s.get(GREEDY_CANDIDATE_FACTOR), s.get(OOD_GATE), override, b, prior, extra);
+                    s.get(GREEDY_CANDIDATE_FACTOR), s.get(OOD_GATE), override, b, prior, extra, s.get(SELECTION_SEED));
         }
 
         /** The Spark ML model that scores with these options; its output is the score table (no feature arrays). */

@@ -120,10 +120,15 @@ public final class Settings {
     public static final Setting<Integer> Q = Setting.integer("sisom.q", 100, 0, "selection size",
             SCORE_COMMAND, RUN, LFOSA_SELECT);
     public static final Setting<SelectionMode> SELECTION = Setting.choice("sisom.selection", SelectionMode.class,
-            SelectionMode.TOPQ, "`topq` or `greedy` batch-diverse selection (needs `sisom.dOut=sample`)",
-            SCORE_COMMAND, RUN);
+            SelectionMode.TOPQ, "`topq`; `greedy` batch-diverse SISOM (needs `sisom.dOut=sample` and `sisom.score` "
+                    + "sisom or sisome); `coreset` (k-center greedy on penultimate features from the labeled set); "
+                    + "`badge` (k-means++ on gradient embeddings): the last three over the top candidates by score, "
+                    + "behind the OOD gate", SCORE_COMMAND, RUN);
     public static final Setting<Integer> GREEDY_CANDIDATE_FACTOR = Setting.integer("sisom.greedy.candidateFactor", 10, 1,
-            "greedy: how many top candidates per selected sample it considers", SCORE_COMMAND, RUN);
+            "greedy, coreset, badge: how many top candidates by score per selected sample they consider", SCORE_COMMAND,
+            RUN);
+    public static final Setting<Integer> SELECTION_SEED = Setting.integer("sisom.selection.seed", 0, 0,
+            "badge: the seed of its k-means++ draws (the same scores and seed give the same queue)", SCORE_COMMAND, RUN);
     public static final Setting<Boolean> REPORT = Setting.flag("sisom.report", true,
             "write `report.html`; `score` shows thumbnails when `sisom.input.path`/`sisom.input.format` name the "
                     + "pool's images", SCORE_COMMAND, RUN);
@@ -191,7 +196,7 @@ public final class Settings {
             INPUT_IMAGE_COLUMN, INPUT_LABEL_COLUMN, INPUT_PARTITION_COLUMN, LABELED_PATH, LABELED_FORMAT, BATCH_SIZE,
             DECODE_THREADS, GPU_BATCH_SIZE, GPU_DECODE_THREADS, GPU_CPU_FALLBACK,
             RESIZE, PROGRESS_SECONDS, OUTPUT, WORK, LABELED_FEATURES, POOL_FEATURES, REFERENCE, REBUILD_REFERENCE,
-            STEEPNESS, D_OUT, SUBSET_DELTA, SUBSET_SIZE, SCORE, EXTRA_SCORES, LAMBDA, Q, SELECTION, GREEDY_CANDIDATE_FACTOR, REPORT,
+            STEEPNESS, D_OUT, SUBSET_DELTA, SUBSET_SIZE, SCORE, EXTRA_SCORES, LAMBDA, Q, SELECTION, GREEDY_CANDIDATE_FACTOR, SELECTION_SEED, REPORT,
             REPORT_OOD, UNKNOWN_LABELS, OOD_THRESHOLD, OOD_METRIC, OOD_KEEP_SHARE, OOD_GATE, CLASS_BALANCE, CLASS_PRIOR,
             LABELING, LABELING_IMAGE_URI, OUTPUT_SCORES_TABLE, OUTPUT_SELECTION_TABLE, OUTPUT_TABLE_FORMAT,
             LOCK_STALE_MINUTES);
