@@ -55,6 +55,34 @@ class ExportTest(unittest.TestCase):
         self.assertIn("conv2d", graph)
         self.assertNotIn("batch_norm", graph, "BatchNorm would run in train mode under DJL's training=true call")
 
+    def test_the_metadata_carries_the_head_that_makes_the_logits_from_the_penultimate_features(self):
+        torch.manual_seed(1)
+        model = randomized_bn(sisom_resnet.build(width=8))
+        meta = sisom_export.export(model, LAYERS, (1, 28, 28), self.out, [0.5], [0.25])
+        w = torch.tensor(meta["head"]["weight"])
+        b = torch.tensor(meta["head"]["bias"])
+        self.assertEqual(tuple(w.shape), (meta["numClasses"], meta["penultimateSize"]))
+        logits, pen, _, _ = torch.jit.load(self.out)(torch.randn(4, 1, 28, 28))
+        self.assertLess(sisom_export.max_rel_err(pen @ w.T + b, logits), 1e-5)
+
+    def test_add_head_upgrades_an_export_without_one_and_leaves_the_model_file_alone(self):
+        torch.manual_seed(2)
+        model = randomized_bn(sisom_resnet.build(width=8))
+        meta = sisom_export.export(model, LAYERS, (1, 28, 28), self.out, [0.5], [0.25])
+        json_path = os.path.join(self.tmp.name, "net.json")
+        old = dict(meta)
+        del old["head"]
+        with open(json_path, "w") as f:
+            json.dump(old, f)
+        with open(self.out, "rb") as f:
+            pt = f.read()
+        self.assertEqual(sisom_export.main(["add-head", self.out]), 0)
+        with open(json_path) as f:
+            self.assertEqual(json.load(f)["head"], meta["head"])
+        with open(self.out, "rb") as f:
+            self.assertEqual(f.read(), pt)
+        self.assertEqual(sisom_export.main(["add-head", os.path.join(self.tmp.name, "missing.pt")]), 2)
+
     def test_gradients_are_per_sample_although_the_loss_is_summed_over_the_batch(self):
         model = randomized_bn(sisom_resnet.build(width=8))
         sisom_export.export(model, LAYERS, (1, 28, 28), self.out, [0.5], [0.25])

@@ -266,14 +266,14 @@ class OodCalibrationTest {
         ref.writeJson(json);
         ByteArrayOutputStream bin = new ByteArrayOutputStream();
         ref.writePoints(new DataOutputStream(bin));
-        assertTrue(json.toString().contains("\"formatVersion\": 2"), json.toString());
+        assertTrue(json.toString().contains("\"formatVersion\": 3"), json.toString());
         SisomReference back = SisomReference.read(new StringReader(json.toString()),
                 new DataInputStream(new ByteArrayInputStream(bin.toByteArray())));
         assertEquals(ref.ood(), back.ood());
-        assertEquals(2, back.formatVersion());
+        assertEquals(3, back.formatVersion());
 
         // a version 1 artifact: no "ood", version 1 in both headers
-        String v1 = json.toString().replace("\"formatVersion\": 2", "\"formatVersion\": 1")
+        String v1 = json.toString().replace("\"formatVersion\": 3", "\"formatVersion\": 1")
                 .replaceAll("(?s),\\s*\"ood\": \\{.*?\"requested\": \\{[^}]*\\}(,\\s*\"candidates\": \\[[^]]*\\])?\\s*\\}", "");
         assertFalse(v1.contains("\"ood\""), v1);
         byte[] points = bin.toByteArray().clone();
@@ -284,9 +284,9 @@ class OodCalibrationTest {
         assertEquals(1, old.formatVersion());
         assertEquals(ref.stats(), old.stats());
         Exception e = assertThrows(java.io.IOException.class, () -> SisomReference.read(new StringReader(
-                json.toString().replace("\"formatVersion\": 2", "\"formatVersion\": 3")),
+                json.toString().replace("\"formatVersion\": 3", "\"formatVersion\": 4")),
                 new DataInputStream(new ByteArrayInputStream(bin.toByteArray()))));
-        assertTrue(e.getMessage().contains("version 3"), e.getMessage());
+        assertTrue(e.getMessage().contains("version 4"), e.getMessage());
     }
 
     @Test

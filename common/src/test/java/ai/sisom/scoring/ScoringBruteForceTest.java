@@ -203,7 +203,7 @@ class ScoringBruteForceTest {
             }
             assertEquals(new SisomScorer(ref, f).score(u, s % K, -3), new SisomScorer(back, f).score(u, s % K, -3));
         }
-        String broken = json.toString().replace("\"formatVersion\": 2", "\"formatVersion\": 9");
+        String broken = json.toString().replace("\"formatVersion\": 3", "\"formatVersion\": 9");
         Exception e = assertThrows(java.io.IOException.class, () -> SisomReference.read(new StringReader(broken),
                 new DataInputStream(new ByteArrayInputStream(bin.toByteArray()))));
         assertTrue(e.getMessage().contains("version 9"), e.getMessage());

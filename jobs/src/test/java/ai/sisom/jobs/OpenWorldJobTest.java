@@ -114,7 +114,7 @@ class OpenWorldJobTest {
         assertEquals(0.0, summary.get("queueFlagged"));
         // the same threshold is in the reference artifact
         String ref = Files.readString(readmeWork.resolve("reference/reference.json"));
-        assertTrue(ref.contains("\"formatVersion\": 2") && ref.contains("\"mode\": \"youden\""), ref);
+        assertTrue(ref.contains("\"formatVersion\": 3") && ref.contains("\"mode\": \"youden\""), ref);
 
         // ood/: every flagged sample, ranked by the gate's metric, with the reference ids that explain it
         List<Row> ood = spark.read().parquet(readmeResults.resolve("ood").toString()).orderBy("ood_rank").collectAsList();
@@ -262,7 +262,7 @@ class OpenWorldJobTest {
         int prov = json.indexOf(",\n  \"provenance\"");
         assertTrue(ood > 0 && prov > ood, json);
         Files.writeString(old.resolve("reference.json"), (json.substring(0, ood) + json.substring(prov))
-                .replace("\"formatVersion\": 2", "\"formatVersion\": 1"));
+                .replace("\"formatVersion\": 3", "\"formatVersion\": 1"));
         byte[] points = Files.readAllBytes(readmeWork.resolve("reference/points.bin"));
         points[7] = 1;
         Files.write(old.resolve("points.bin"), points);
@@ -288,6 +288,142 @@ class OpenWorldJobTest {
         assertFalse(flagged.isEmpty());
         assertTrue(flagged.stream().allMatch(r -> r.getDouble(r.fieldIndex("sisome")) > 1.5),
                 "without a calibrated metric, a fixed threshold is on the ranking score");
+    }
+
+    /** A float[] column of a Spark row as doubles. */
+    static double[] doubles(Row r, String column) {
+        List<Float> l = r.getList(r.fieldIndex(column));
+        double[] d = new double[l.size()];
+        for (int j = 0; j < d.length; j++) {
+            d[j] = l.get(j);
+        }
+        return d;
+    }
+
+    @Test
+    void thePostHocScoresAreOpenOodsOnTheExecutorsAndOneRanksTheQueue() throws Exception {
+        Path out = tmp.resolve("posthoc");
+        String extra = Arrays.stream(ai.sisom.posthoc.PosthocMethod.values()).map(ai.sisom.posthoc.PosthocMethod::label)
+                .reduce((a, b) -> a + "," + b).orElseThrow();
+        runJob("score", "--set", "sisom.reference=" + readmeWork.resolve("reference"),
+                "--set", "sisom.pool.features=" + readmeWork.resolve("pool/all/features"), "--set", "sisom.q=20",
+                "--set", "sisom.report=false", "--set", "sisom.score=vim", "--set", "sisom.scores.extra=" + extra,
+                "--set", "sisom.output=" + out);
+        // the reference, fitted independently here from the labeled features with OpenOOD's transcriptions
+        List<Row> lab = spark.read().parquet(labeledWithUnknowns).filter(col("label").notEqual("unknown"))
+                .orderBy("id").collectAsList();
+        List<String> classes = ai.sisom.spark.FeatureColumns.classNames(spark.read().parquet(labeledWithUnknowns)
+                .schema(), "pseudo_class");
+        double[][] x = lab.stream().map(r -> doubles(r, "penultimate")).toArray(double[][]::new);
+        int[] y = lab.stream().mapToInt(r -> classes.indexOf(r.getString(r.fieldIndex("label")))).toArray();
+        var meta = ai.sisom.model.ModelMetadata.read(root.resolve("data-samples/model/fmnist_resnet18w16.json"));
+        double[][] w = new double[meta.numClasses()][];
+        double[] b = new double[meta.numClasses()];
+        for (int k = 0; k < w.length; k++) {
+            w[k] = doubles(meta.head().weight()[k]);
+            b[k] = meta.head().bias()[k];
+        }
+        var head = new ai.sisom.posthoc.OodPostprocessors.Head(w, b);
+        var knn = new ai.sisom.posthoc.OodPostprocessors.Knn(x, 1); // 500 labeled: k = round(0.5) = 1
+        var maha = new ai.sisom.posthoc.OodPostprocessors.Mahalanobis(x, y, classes.size());
+        var react = new ai.sisom.posthoc.OodPostprocessors.ReAct(x, head, 90);
+        var vim = new ai.sisom.posthoc.OodPostprocessors.Vim(x, head, x[0].length / 2);
+        Map<String, Row> pool = new HashMap<>();
+        spark.read().parquet(readmeWork.resolve("pool/all/features").toString()).collectAsList()
+                .forEach(r -> pool.put(r.getString(r.fieldIndex("id")), r));
+        List<Row> scores = spark.read().parquet(out.resolve("scores").toString()).collectAsList();
+        assertEquals(1000, scores.size());
+        for (Row r : scores.subList(0, 150)) {
+            Row f = pool.get(r.getString(r.fieldIndex("id")));
+            double[] l = doubles(f, "logits");
+            double[] p = doubles(f, "penultimate");
+            String id = r.getString(r.fieldIndex("id"));
+            assertEquals(ai.sisom.posthoc.OodPostprocessors.msp(l), r.getDouble(r.fieldIndex("ood_score_msp")), 1e-12, id);
+            assertEquals(ai.sisom.posthoc.OodPostprocessors.energy(l), r.getDouble(r.fieldIndex("ood_score_energy")),
+                    1e-12, id);
+            assertEquals(-r.getDouble(r.fieldIndex("energy")), r.getDouble(r.fieldIndex("ood_score_energy")), 1e-4,
+                    "the post-hoc energy is minus SISOM's E: " + id);
+            assertEquals(knn.score(p), r.getDouble(r.fieldIndex("ood_score_knn")), 1e-6, id);
+            assertEquals(maha.score(p), r.getDouble(r.fieldIndex("ood_score_mahalanobis")),
+                    1e-7 * (1 + Math.abs(maha.score(p))), id);
+            assertEquals(react.score(p), r.getDouble(r.fieldIndex("ood_score_react")), 1e-9, id);
+            assertEquals(ai.sisom.posthoc.OodPostprocessors.ash(p, head, 90, false),
+                    r.getDouble(r.fieldIndex("ood_score_ash")), 1e-9, id);
+            assertEquals(vim.score(p), r.getDouble(r.fieldIndex("ood_score_vim")), 1e-6, id);
+            assertEquals(-r.getDouble(r.fieldIndex("ood_score_vim")), r.getDouble(r.fieldIndex("score")), 0.0, id);
+        }
+        // the queue: the 20 highest -vim of the samples the reference's threshold did not flag
+        List<String> want = spark.read().parquet(out.resolve("scores").toString()).filter(col("ood_flag").equalTo(false))
+                .orderBy(col("score").desc(), col("id")).limit(20).select("id").collectAsList().stream()
+                .map(r -> r.getString(0)).toList();
+        assertEquals(want, ids(out.resolve("selection"), "rank"));
+        // ViM on this model: how many of the pool's 100 digits its top 100 catch (printed, not asserted)
+        long digitsTop = digits(spark.read().parquet(out.resolve("scores").toString()).orderBy(col("score").desc())
+                .limit(100).select("id").collectAsList().stream().map(r -> r.getString(0)).toList());
+        System.out.println("ViM ranking: " + digitsTop + " digits among the 100 highest scores");
+    }
+
+    @Test
+    void aPostHocScoreCalibratesTheOodThresholdAndFlagsByIt() throws Exception {
+        Path ref = tmp.resolve("knn-ref");
+        String built = runJob("build-reference", "--set", "sisom.labeled.features=" + labeledWithUnknowns,
+                "--set", "sisom.reference=" + ref, "--set", PipelineJobTest.STEEP,
+                "--set", "sisom.labeled.unknownLabels=unknown", "--set", "sisom.score=knn",
+                "--set", "sisom.ood.metric=score");
+        String json = Files.readString(ref.resolve("reference.json"));
+        assertTrue(json.contains("\"metric\": \"knn\"") && json.contains("\"posthoc\""), built + json);
+        Path out = tmp.resolve("knn-out");
+        runJob("score", "--set", "sisom.reference=" + ref, "--set", "sisom.pool.features="
+                + readmeWork.resolve("pool/all/features"), "--set", "sisom.q=20", "--set", "sisom.report=false",
+                "--set", "sisom.score=knn", "--set", "sisom.scores.extra=knn", "--set", "sisom.output=" + out);
+        List<Row> scores = spark.read().parquet(out.resolve("scores").toString()).collectAsList();
+        for (Row r : scores) {
+            assertEquals(-r.getDouble(r.fieldIndex("ood_score_knn")), r.getDouble(r.fieldIndex("ood_metric")), 0.0);
+        }
+        List<String> flagged = ids(out.resolve("ood"), "ood_rank");
+        long flaggedDigits = digits(flagged);
+        System.out.printf("KNN threshold: %d flagged, %d of them digits%n", flagged.size(), flaggedDigits);
+        assertTrue(flaggedDigits >= 50, flaggedDigits + " of the pool's 100 digits flagged by KNN");
+        assertTrue(java.util.Collections.disjoint(flagged, ids(out.resolve("selection"), "rank")));
+    }
+
+    @Test
+    void coreSetAndBadgeQueuesStayBehindTheGateAndBadgeRepeatsWithItsSeed() throws Exception {
+        String[] base = {"score", "--set", "sisom.reference=" + readmeWork.resolve("reference"),
+                "--set", "sisom.pool.features=" + readmeWork.resolve("pool/all/features"), "--set", "sisom.q=20",
+                "--set", "sisom.report=false"};
+        for (String mode : List.of("coreset", "badge")) {
+            Path out = tmp.resolve(mode);
+            runJob(concat(base, "--set", "sisom.selection=" + mode, "--set", "sisom.output=" + out));
+            List<Row> q = spark.read().parquet(out.resolve("selection").toString()).orderBy("rank").collectAsList();
+            assertEquals(20, q.size(), mode);
+            assertEquals(20, q.stream().map(r -> r.getString(r.fieldIndex("id"))).distinct().count(), mode);
+            assertTrue(q.stream().noneMatch(r -> r.getBoolean(r.fieldIndex("ood_flag"))), mode + " behind the gate");
+            for (int i = 0; i < q.size(); i++) {
+                assertEquals(i + 1, ((Number) q.get(i).get(q.get(i).fieldIndex("rank"))).intValue());
+            }
+        }
+        Path again = tmp.resolve("badge-again");
+        runJob(concat(base, "--set", "sisom.selection=badge", "--set", "sisom.output=" + again));
+        assertEquals(ids(tmp.resolve("badge").resolve("selection"), "rank"), ids(again.resolve("selection"), "rank"));
+        Path other = tmp.resolve("badge-seed");
+        runJob(concat(base, "--set", "sisom.selection=badge", "--set", "sisom.selection.seed=7",
+                "--set", "sisom.output=" + other));
+        assertNotEquals(ids(tmp.resolve("badge").resolve("selection"), "rank"), ids(other.resolve("selection"), "rank"));
+        assertMessage(concat(base, "--set", "sisom.selection=greedy", "--set", "sisom.score=vim",
+                "--set", "sisom.output=" + tmp.resolve("no")), "sisom.selection=greedy", "vim");
+        assertMessage(concat(base, "--set", "sisom.selection=coreset", "--set", "sisom.queue.classBalance=equal",
+                "--set", "sisom.output=" + tmp.resolve("no")), "sisom.selection=coreset", "classBalance");
+        assertMessage(concat(base, "--set", "sisom.scores.extra=knn,vimm", "--set", "sisom.output=" + tmp.resolve("no")),
+                "sisom.scores.extra", "vimm");
+    }
+
+    static double[] doubles(float[] f) {
+        double[] d = new double[f.length];
+        for (int j = 0; j < f.length; j++) {
+            d[j] = f[j];
+        }
+        return d;
     }
 
     @Test

@@ -183,6 +183,35 @@ class SparkMlContractTest {
     }
 
     @Test
+    void aPostHocScoreRanksAndItsExtraColumnsAreDeclaredWrittenAndSavedWithTheModel() throws Exception {
+        String modelPath = JobTests.repoRoot().resolve("data-samples/model/fmnist_resnet18w16.pt").toString();
+        SisomScoringModel m = new SisomEstimator().setSteepness(STEEPNESS).setScore("mahalanobis")
+                .setExtraScores(new String[]{"vim", "mahalanobis", "msp"}).setModelPath(modelPath).fit(labeled);
+        StructType declared = m.transformSchema(pool.schema());
+        Dataset<Row> out = m.transform(pool);
+        assertEquals(describe(declared), describe(out.schema()));
+        List<String> cols = Arrays.asList(out.columns());
+        int n = ScoreTable.columns().size();
+        // one column each, in the methods' declaration order, after the declared ones
+        assertEquals(List.of("ood_score_msp", "ood_score_mahalanobis", "ood_score_vim"), cols.subList(n, n + 3));
+        for (Row r : out.select("score", "ood_score_mahalanobis").collectAsList()) {
+            assertEquals(-r.getDouble(1), r.getDouble(0), 0.0);
+        }
+        Path saved = tmp.resolve("posthoc-model");
+        m.write().save(saved.toString());
+        SisomScoringModel back = SisomScoringModel.load(saved.toString());
+        assertArrayEquals(m.getExtraScores(), back.getExtraScores());
+        assertEquals(scores(out, "id", "ood_score_vim"), scores(back.transform(pool), "id", "ood_score_vim"));
+
+        IllegalArgumentException noHead = assertThrows(IllegalArgumentException.class, () -> new SisomEstimator()
+                .setSteepness(STEEPNESS).setScore("vim").fit(labeled));
+        assertTrue(noHead.getMessage().contains("modelPath"), noHead.getMessage());
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+                () -> model.copy(ParamMap.empty()).setExtraScores(new String[]{"odin"}));
+        assertTrue(bad.getMessage().contains("extraScores"), bad.getMessage());
+    }
+
+    @Test
     void transformSchemaIsTheOutputSchemaAndTransformKeepsTheInputColumns() {
         StructType declared = model.transformSchema(pool.schema());
         Dataset<Row> out = model.transform(pool);
