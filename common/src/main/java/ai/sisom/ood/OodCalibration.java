@@ -294,7 +294,7 @@ public final class OodCalibration {
         double[][] pi = posthoc(ref, labeled.logits(), labeled.penultimate(), n, true);
         double[][] pu = posthoc(ref, u.logits(), u.penultimate(), nu, false);
         for (OodMetric m : OodMetric.values()) {
-            if (m.posthoc() != null && (pi == null || pu == null)) {
+            if (m.posthoc() != null && (pi == null || pu == null || !ref.posthoc().has(m.posthoc()))) {
                 // not computable without the logits or the fitted scorers: NaN, and a metric resolving to it is refused
                 java.util.Arrays.fill(vi[m.ordinal()], Double.NaN);
                 java.util.Arrays.fill(vu[m.ordinal()], Double.NaN);

@@ -29,7 +29,10 @@ public enum PosthocMethod {
     MAHALANOBIS(true, false),
     /** ReAct (Sun et al. 2021): features clipped at the labeled set's 90th percentile, then energy. */
     REACT(true, true),
-    /** ASH-S (Djurisic et al. 2023): the top 10 % of each sample's activations kept and rescaled, then energy. */
+    /**
+     * ASH-B (Djurisic et al. 2023), as OpenOOD's ASHNet applies it: the top 10 % of each sample's activations kept and
+     * set to the mean of all of them, the rest zeroed, then energy.
+     */
     ASH(false, true),
     /** ViM (Wang et al. 2022): energy minus the scaled residual outside the labeled set's principal space. */
     VIM(true, true);

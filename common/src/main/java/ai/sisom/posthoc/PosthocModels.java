@@ -24,7 +24,7 @@ import java.util.Set;
  * artifact; immutable and thread-safe.
  *
  * <p>The configuration is OpenOOD v1.5's defaults, fixed (docs/evaluation.md ranks them so): KNN's k = n / 1000
- * rounded, at least 1 (the KNN paper's proportion); ReAct and ASH percentile 90; ViM's D = P / 2; GEN gamma 0.1 and
+ * rounded, at least 1 (the KNN paper's proportion); ReAct and ASH-B (OpenOOD's ASHNet) percentile 90; ViM's D = P / 2; GEN gamma 0.1 and
  * M = min(100, K). KNN's distances in a batch come from one float32 matrix product on libtorch, as Faiss' flat index
  * computes them for OpenOOD; every other method is evaluated in double precision.
  */
@@ -209,7 +209,7 @@ public final class PosthocModels implements Serializable {
         return switch (m) {
             case MAHALANOBIS -> mahalanobis.score(x);
             case REACT -> react.score(x);
-            case ASH -> OodPostprocessors.ash(x, head, ASH_PERCENTILE, false);
+            case ASH -> OodPostprocessors.ash(x, head, ASH_PERCENTILE, true);
             case VIM -> vim.score(x);
             default -> logitScore(m, l);
         };

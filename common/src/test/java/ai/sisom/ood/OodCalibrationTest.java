@@ -257,6 +257,77 @@ class OodCalibrationTest {
         assertNull(none.oodFlag());
     }
 
+    /** The labeled set of {@link #labeled} with logits from {@code head} applied to its penultimate features (= u). */
+    static LabeledSet withLogits(LabeledSet l, ai.sisom.posthoc.OodPostprocessors.Head head) {
+        java.util.function.Function<List<float[]>, List<float[]>> logits = pens -> pens.stream().map(p -> {
+            double[] x = new double[p.length];
+            for (int j = 0; j < p.length; j++) {
+                x[j] = p[j];
+            }
+            double[] z = head.logits(x);
+            float[] f = new float[z.length];
+            for (int k = 0; k < z.length; k++) {
+                f[k] = (float) z[k];
+            }
+            return f;
+        }).toList();
+        LabeledSet.Unknowns u = l.unknowns();
+        return new LabeledSet(l.ids(), l.labels(), l.u(), l.energies(), l.penultimate(), l.pseudoClasses(),
+                new LabeledSet.Unknowns(u.ids(), u.labels(), u.u(), u.energies(), u.pseudoClasses(), u.u(),
+                        logits.apply(u.u())), logits.apply(l.penultimate()));
+    }
+
+    @Test
+    void aPostHocRankingScoreIsTheMetricTheThresholdIsOnAndKnnLeavesEachLabeledSampleOut() {
+        Random rnd = new Random(12);
+        double[][] w = new double[K][12];
+        for (int k = 0; k < K; k++) {
+            for (int j = 0; j < 12; j++) {
+                w[k][j] = j % K == k ? 2 : rnd.nextGaussian() * 0.1;
+            }
+        }
+        var head = new ai.sisom.posthoc.OodPostprocessors.Head(w, new double[K]);
+        LabeledSet l = withLogits(labeled(rnd, 120, 30), head);
+        Fusion knn = new Fusion(Fusion.Score.KNN, null);
+        SisomReference ref = OodCalibration.build(l, CLASSES, LAYERS, OFFSETS, settings(DOutVariant.SAMPLE, false),
+                new OodCalibration.Spec(OodCalibration.Mode.YOUDEN, null, OodCalibration.MetricChoice.SCORE, 0.95, knn),
+                true, head);
+        assertEquals(OodMetric.KNN, ref.ood().metric());
+        OodCalibration.Values v = OodCalibration.values(ref, l, null);
+        double[][] fit = l.penultimate().stream().map(p -> {
+            double[] x = new double[p.length];
+            for (int j = 0; j < p.length; j++) {
+                x[j] = p[j];
+            }
+            return x;
+        }).toArray(double[][]::new);
+        for (int i = 0; i < 10; i++) {
+            double[][] others = new double[fit.length - 1][];
+            for (int a = 0, o = 0; a < fit.length; a++) {
+                if (a != i) {
+                    others[o++] = fit[a];
+                }
+            }
+            assertEquals(-new ai.sisom.posthoc.OodPostprocessors.Knn(others, 1).score(fit[i]),
+                    v.inDistribution(OodMetric.KNN)[i], 1e-6, "labeled sample " + i + " scored without itself");
+        }
+        assertEquals(Thresholds.auroc(v.inDistribution(OodMetric.KNN), v.unknown(OodMetric.KNN)), ref.ood().auroc(),
+                1e-12, "the threshold's AUROC is KNN's");
+        assertEquals(Thresholds.youden(v.inDistribution(OodMetric.KNN), v.unknown(OodMetric.KNN)).value(),
+                ref.ood().value(), 0.0);
+        // auto compares the post-hoc score with the SISOM family; without the head ReAct, ASH and ViM are NaN only
+        SisomReference auto = OodCalibration.build(l, CLASSES, LAYERS, OFFSETS, settings(DOutVariant.SAMPLE, false),
+                OodCalibration.Spec.defaults(new Fusion(Fusion.Score.MAHALANOBIS, null)), true, null);
+        assertEquals(OodMetric.MAHALANOBIS, auto.ood().candidates().get(0).metric());
+        OodCalibration.Values headless = OodCalibration.values(auto, l, null);
+        assertTrue(Double.isNaN(headless.inDistribution(OodMetric.VIM)[0]));
+        assertTrue(Double.isFinite(headless.unknown(OodMetric.MAHALANOBIS)[0]));
+        // a post-hoc metric on a reference without post-hoc scorers is refused, naming the metric
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> OodCalibration.build(l, CLASSES,
+                LAYERS, OFFSETS, settings(DOutVariant.SAMPLE, false), OodCalibration.Spec.defaults(knn)));
+        assertTrue(e.getMessage().contains("knn") && e.getMessage().contains("post-hoc"), e.getMessage());
+    }
+
     @Test
     void theThresholdTravelsInTheArtifactAndAVersion1ArtifactReadsWithoutOne() throws Exception {
         LabeledSet l = labeled(new Random(8), 60, 8);

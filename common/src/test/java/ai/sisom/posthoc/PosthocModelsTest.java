@@ -115,7 +115,7 @@ class PosthocModelsTest {
                 assertEquals(knn.score(p), g[PosthocMethod.KNN.ordinal()], 1e-6, s);
                 assertEquals(maha.score(p), g[PosthocMethod.MAHALANOBIS.ordinal()], 1e-9, s);
                 assertEquals(react.score(p), g[PosthocMethod.REACT.ordinal()], 1e-12, s);
-                assertEquals(OodPostprocessors.ash(p, t.head(), 90, false), g[PosthocMethod.ASH.ordinal()], 1e-12, s);
+                assertEquals(OodPostprocessors.ash(p, t.head(), 90, true), g[PosthocMethod.ASH.ordinal()], 1e-12, s);
                 assertEquals(vim.score(p), g[PosthocMethod.VIM.ordinal()], 1e-9, s);
             }
         }

@@ -347,7 +347,7 @@ class OpenWorldJobTest {
             assertEquals(maha.score(p), r.getDouble(r.fieldIndex("ood_score_mahalanobis")),
                     1e-7 * (1 + Math.abs(maha.score(p))), id);
             assertEquals(react.score(p), r.getDouble(r.fieldIndex("ood_score_react")), 1e-9, id);
-            assertEquals(ai.sisom.posthoc.OodPostprocessors.ash(p, head, 90, false),
+            assertEquals(ai.sisom.posthoc.OodPostprocessors.ash(p, head, 90, true),
                     r.getDouble(r.fieldIndex("ood_score_ash")), 1e-9, id);
             assertEquals(vim.score(p), r.getDouble(r.fieldIndex("ood_score_vim")), 1e-6, id);
             assertEquals(-r.getDouble(r.fieldIndex("ood_score_vim")), r.getDouble(r.fieldIndex("score")), 0.0, id);
