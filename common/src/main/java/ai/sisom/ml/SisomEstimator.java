@@ -4,6 +4,7 @@ import ai.sisom.ood.OodCalibration;
 import ai.sisom.scoring.Fusion;
 import ai.sisom.spark.FeatureColumns;
 import ai.sisom.reference.LabeledSet;
+import ai.sisom.reference.OodMetric;
 import ai.sisom.reference.SisomReference;
 import ai.sisom.reference.SteepnessSpec;
 import ai.sisom.reference.DOutVariant;
@@ -160,9 +161,11 @@ public final class SisomEstimator extends Estimator<SisomScoringModel>
         oodThreshold = new DoubleParam(this, "oodThreshold", "a fixed OOD threshold on oodMetric, finite (NaN: "
                 + "calibrate by oodThresholdMode)", Checks.finiteOrNaN());
         oodMetric = new Param<>(this, "oodMetric", "the metric the OOD threshold is on: score (the ranking score), "
-                + "sisom, sisome, energy, ratio, ab (d_in + d_out), or auto (with labeled unknowns the one of largest "
-                + "Youden's J on them, ties to the score; without, the score)", ParamValidators.inArray(new String[]{"auto", "score", "sisom", "sisome", "energy",
-                "ratio", "ab"}));
+                + "sisom, sisome, energy, ratio, ab (d_in + d_out), a post-hoc score (msp, maxlogit, gen, entropy, "
+                + "margin, knn, mahalanobis, react, ash, vim), or auto (with labeled unknowns the one of largest "
+                + "Youden's J on them, ties to the score; without, the score)", ParamValidators.inArray(
+                java.util.Arrays.stream(OodCalibration.MetricChoice.values()).map(OodCalibration.MetricChoice::label)
+                        .toArray(String[]::new)));
         oodKeepShare = new DoubleParam(this, "oodKeepShare", "keep mode: the share of labeled in-distribution samples "
                 + "(scored leave-one-out) the threshold keeps, in (0, 1)", ParamValidators.inRange(0, 1, false, false));
         setDefault(score, "sisome");
@@ -435,8 +438,12 @@ public final class SisomEstimator extends Estimator<SisomScoringModel>
         if (Fusion.Score.parse($(score)).posthoc() != null) {
             posthoc.add(Fusion.Score.parse($(score)).posthoc());
         }
+        OodMetric asked = "auto".equals($(oodMetric)) || "score".equals($(oodMetric)) ? null : OodMetric.parse($(oodMetric));
+        if (asked != null && asked.posthoc() != null) {
+            posthoc.add(asked.posthoc());
+        }
         if (!posthoc.isEmpty() && !Arrays.asList(schema.fieldNames()).contains(getLogitsCol())) {
-            throw new IllegalArgumentException("the post-hoc scores " + posthoc + " (score / extraScores) need the "
+            throw new IllegalArgumentException("the post-hoc scores " + posthoc + " (score / oodMetric / extraScores) need the "
                     + "labeled feature table's logits, and it has no column '" + getLogitsCol() + "' (logitsCol)");
         }
         if (posthoc.stream().anyMatch(ai.sisom.posthoc.PosthocMethod::needsHead) && getModelPath().isEmpty()) {

@@ -51,9 +51,13 @@ public final class OodCalibration {
         }
     }
 
-    /** The metric asked for: a fixed one, the selected score, or chosen on the labeled unknowns. */
+    /**
+     * The metric asked for: a fixed one (the SISOM family's or a post-hoc score's), the selected score, or chosen on
+     * the labeled unknowns.
+     */
     public enum MetricChoice {
-        AUTO, SCORE, SISOM, SISOME, ENERGY, RATIO, AB;
+        AUTO, SCORE, SISOM, SISOME, ENERGY, RATIO, AB, MSP, MAXLOGIT, GEN, ENTROPY, MARGIN, KNN, MAHALANOBIS, REACT, ASH,
+        VIM;
 
         public static MetricChoice parse(String s) {
             for (MetricChoice m : values()) {
@@ -61,8 +65,13 @@ public final class OodCalibration {
                     return m;
                 }
             }
-            throw new IllegalArgumentException("OOD metric must be one of auto, score, sisom, sisome, energy, ratio, "
-                    + "ab, got '" + s + "'");
+            throw new IllegalArgumentException("OOD metric must be one of " + labels() + ", got '" + s + "'");
+        }
+
+        /** Every name, comma-separated. */
+        public static String labels() {
+            return java.util.Arrays.stream(values()).map(MetricChoice::label)
+                    .collect(java.util.stream.Collectors.joining(", "));
         }
 
         public String label() {
@@ -256,14 +265,7 @@ public final class OodCalibration {
     }
 
     private static OodMetric resolve(MetricChoice c, OodMetric scoreMetric) {
-        return switch (c) {
-            case AUTO, SCORE -> scoreMetric;
-            case SISOM -> OodMetric.SISOM;
-            case SISOME -> OodMetric.SISOME;
-            case ENERGY -> OodMetric.ENERGY;
-            case RATIO -> OodMetric.RATIO;
-            case AB -> OodMetric.AB;
-        };
+        return c == MetricChoice.AUTO || c == MetricChoice.SCORE ? scoreMetric : OodMetric.parse(c.label());
     }
 
     /**

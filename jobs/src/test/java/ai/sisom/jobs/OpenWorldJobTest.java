@@ -385,6 +385,24 @@ class OpenWorldJobTest {
         System.out.printf("KNN threshold: %d flagged, %d of them digits%n", flagged.size(), flaggedDigits);
         assertTrue(flaggedDigits >= 50, flaggedDigits + " of the pool's 100 digits flagged by KNN");
         assertTrue(java.util.Collections.disjoint(flagged, ids(out.resolve("selection"), "rank")));
+
+        // the queue ranked by SISOMe, the flags by ViM
+        Path vimRef = tmp.resolve("vim-ref");
+        runJob("build-reference", "--set", "sisom.labeled.features=" + labeledWithUnknowns,
+                "--set", "sisom.reference=" + vimRef, "--set", PipelineJobTest.STEEP,
+                "--set", "sisom.labeled.unknownLabels=unknown", "--set", "sisom.ood.metric=vim");
+        assertTrue(Files.readString(vimRef.resolve("reference.json")).contains("\"metric\": \"vim\""));
+        Path vimOut = tmp.resolve("vim-out");
+        runJob("score", "--set", "sisom.reference=" + vimRef, "--set", "sisom.pool.features="
+                + readmeWork.resolve("pool/all/features"), "--set", "sisom.q=20", "--set", "sisom.report=false",
+                "--set", "sisom.scores.extra=vim", "--set", "sisom.output=" + vimOut);
+        for (Row r : spark.read().parquet(vimOut.resolve("scores").toString()).collectAsList()) {
+            assertEquals(-r.getDouble(r.fieldIndex("ood_score_vim")), r.getDouble(r.fieldIndex("ood_metric")), 0.0);
+            assertEquals(r.getDouble(r.fieldIndex("sisome")), r.getDouble(r.fieldIndex("score")), 0.0);
+        }
+        long vimDigits = digits(ids(vimOut.resolve("ood"), "ood_rank"));
+        System.out.printf("ViM threshold: %d of the pool's 100 digits flagged%n", vimDigits);
+        assertTrue(vimDigits >= 50, vimDigits + " digits flagged by ViM");
     }
 
     @Test

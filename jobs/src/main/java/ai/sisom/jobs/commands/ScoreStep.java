@@ -190,9 +190,14 @@ final class ScoreStep {
             s.put("queueByClass", byClass);
             s.put("score", fusion.score().name().toLowerCase(Locale.ROOT));
             var st = ref.stats();
-            // the coefficients of the score that selection used (SISOM: the ratio alone)
-            s.put("energyWeight", fusion.energyCoefficient(st));
-            s.put("ratioWeight", fusion.ratioCoefficient(st));
+            if (fusion.score().posthoc() == null) {
+                // the coefficients of the score that selection used (SISOM: the ratio alone)
+                s.put("energyWeight", fusion.energyCoefficient(st));
+                s.put("ratioWeight", fusion.ratioCoefficient(st));
+            }
+            if (!o.extraScores().isEmpty()) {
+                s.put("extraScores", o.extraScores());
+            }
             s.put("rAvg", st.rAvg());
             s.put("sigmaR", st.sigmaR());
             s.put("muE", st.muE());

@@ -92,11 +92,13 @@ public final class HtmlReport {
                 .append("px;image-rendering:pixelated;background:#eee}table{border-collapse:collapse}")
                 .append("td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:right}</style></head><body>");
         h.append("<h1>SISOM run report</h1><table><tr>");
-        for (String k : SUMMARY_KEYS) {
+        // a post-hoc ranking score has no fusion weights: what a run did not record is left out, not shown as null
+        List<String> keys = SUMMARY_KEYS.stream().filter(summary::containsKey).toList();
+        for (String k : keys) {
             h.append("<th>").append(esc(k)).append("</th>");
         }
         h.append("</tr><tr>");
-        for (String k : SUMMARY_KEYS) {
+        for (String k : keys) {
             Object v = summary.get(k);
             h.append("<td>").append(esc(v instanceof Double d ? String.format(Locale.ROOT, "%.4f", d) : String.valueOf(v)))
                     .append("</td>");

@@ -152,8 +152,9 @@ public final class Settings {
     public static final Setting<OodCalibration.MetricChoice> OOD_METRIC = Setting.choice("sisom.ood.metric",
             OodCalibration.MetricChoice.class, OodCalibration.MetricChoice.AUTO,
             "what the OOD threshold is on, higher = more out-of-distribution: `score` (the one `sisom.score` names), "
-                    + "`sisom`, `sisome`, `energy`, `ratio` (r), `ab` (d_in + d_out); `auto`: with labeled unknowns, "
-                    + "the one of largest Youden's J on them (ties: the score), without them the score",
+                    + "`sisom`, `sisome`, `energy`, `ratio` (r), `ab` (d_in + d_out), a post-hoc score negated (`vim`, "
+                    + "`knn`, `mahalanobis`, ... as for `sisom.score`); `auto`: with labeled unknowns, the one of "
+                    + "largest Youden's J on them (ties: the score), without them the score",
             BUILD_REFERENCE, RUN);
     public static final Setting<Double> OOD_KEEP_SHARE = Setting.number("sisom.ood.keepShare",
             OodCalibration.Spec.DEFAULT_KEEP_SHARE, 0, true, 1, true,
