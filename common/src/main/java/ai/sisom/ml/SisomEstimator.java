@@ -304,21 +304,7 @@ public final class SisomEstimator extends Estimator<SisomScoringModel>
             throw new IllegalArgumentException("modelPath: " + e.getMessage(), e);
         }
         ai.sisom.model.ModelMetadata.Head h = meta.head();
-        if (h == null) {
-            return null;
-        }
-        double[][] w = new double[h.weight().length][];
-        for (int k = 0; k < w.length; k++) {
-            w[k] = new double[h.weight()[k].length];
-            for (int j = 0; j < w[k].length; j++) {
-                w[k][j] = h.weight()[k][j];
-            }
-        }
-        double[] b = new double[h.bias().length];
-        for (int k = 0; k < b.length; k++) {
-            b[k] = h.bias()[k];
-        }
-        return new ai.sisom.posthoc.OodPostprocessors.Head(w, b);
+        return h == null ? null : ai.sisom.posthoc.OodPostprocessors.Head.of(h.weight(), h.bias());
     }
 
     // ---- open world ----

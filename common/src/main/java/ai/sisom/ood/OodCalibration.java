@@ -1,6 +1,7 @@
 package ai.sisom.ood;
 
 import ai.sisom.posthoc.OodPostprocessors;
+import ai.sisom.posthoc.PosthocMethod;
 import ai.sisom.posthoc.PosthocModels;
 import ai.sisom.reference.LabeledSet;
 import ai.sisom.reference.OodMetric;
@@ -12,10 +13,12 @@ import ai.sisom.scoring.Fusion;
 import ai.sisom.scoring.OodGate;
 
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * The OOD threshold of a reference, chosen from its labeled set only (METHOD.md 10, docs/open-world.md): every labeled
@@ -192,7 +195,7 @@ public final class OodCalibration {
         if (spec.fixedValue() != null) {
             // nothing to choose; how the value splits the labeled samples is still worth recording
             OodMetric m = resolve(spec.metric(), scoreMetric);
-            Values v = values(ref, labeled, lambda);
+            Values v = values(ref, labeled, lambda, posthocOf(List.of(m)));
             requireComputed(v, m);
             double[] in = v.inDistribution(m);
             double[] unk = v.unknown(m);
@@ -208,13 +211,16 @@ public final class OodCalibration {
                     + "unknown labels (sisom.labeled.unknownLabels / unknownLabels), or use 'auto' or 'keep'");
         }
         boolean youden = spec.mode() == Mode.YOUDEN || spec.mode() == Mode.AUTO && nu > 0;
-        Values v = values(ref, labeled, lambda);
+        boolean choose = spec.metric() == MetricChoice.AUTO && youden;
+        List<OodMetric> candidates = choose ? autoCandidates(scoreMetric) : List.of(resolve(spec.metric(), scoreMetric));
+        // only the post-hoc scores a candidate needs: KNN on the labeled set is a labeled x labeled product
+        Values v = values(ref, labeled, lambda, posthocOf(candidates));
         List<OodThreshold.Candidate> tried = new ArrayList<>();
         OodMetric metric;
-        if (spec.metric() == MetricChoice.AUTO && youden) {
+        if (choose) {
             metric = null;
             double bestJ = Double.NEGATIVE_INFINITY;
-            for (OodMetric m : autoCandidates(scoreMetric)) {
+            for (OodMetric m : candidates) {
                 requireComputed(v, m);
                 Thresholds.Cut c = Thresholds.youden(v.inDistribution(m), v.unknown(m));
                 tried.add(new OodThreshold.Candidate(m, c.value(), c.youdenJ(),
@@ -225,7 +231,7 @@ public final class OodCalibration {
                 }
             }
         } else {
-            metric = resolve(spec.metric(), scoreMetric);
+            metric = candidates.get(0);
         }
         requireComputed(v, metric);
         double[] in = v.inDistribution(metric);
@@ -236,6 +242,17 @@ public final class OodCalibration {
                 youden ? null : spec.keepShare(), in.length, nu, nu > 0 ? cut.youdenJ() : null,
                 nu > 0 ? cut.unknownsFlagged() : null, cut.inDistFlagged(),
                 nu > 0 ? Thresholds.auroc(in, unk) : null, spec.requested(), tried);
+    }
+
+    /** The post-hoc methods behind some metrics. */
+    private static Set<PosthocMethod> posthocOf(List<OodMetric> metrics) {
+        Set<PosthocMethod> s = EnumSet.noneOf(PosthocMethod.class);
+        for (OodMetric m : metrics) {
+            if (m.posthoc() != null) {
+                s.add(m.posthoc());
+            }
+        }
+        return s;
     }
 
     private static void requireComputed(Values v, OodMetric m) {
@@ -270,9 +287,15 @@ public final class OodCalibration {
 
     /**
      * Every metric's values on the labeled set: in-distribution samples leave-one-out with their predicted class
-     * (as r_avg, but with the class a pool sample would get), unknowns as pool samples (they are not in R).
+     * (as r_avg, but with the class a pool sample would get), unknowns as pool samples (they are not in R); every
+     * post-hoc score the reference can compute.
      */
     public static Values values(SisomReference ref, LabeledSet labeled, Double lambda) {
+        return values(ref, labeled, lambda, ref.posthoc() == null ? Set.of() : ref.posthoc().available());
+    }
+
+    /** As {@link #values(SisomReference, LabeledSet, Double)}, with the post-hoc scores of {@code posthoc} only (NaN for the others). */
+    public static Values values(SisomReference ref, LabeledSet labeled, Double lambda, Set<PosthocMethod> posthoc) {
         ReferenceStats st = ref.stats();
         int n = labeled.size();
         int[] self = new int[n];
@@ -293,10 +316,14 @@ public final class OodCalibration {
         int k = OodMetric.values().length;
         double[][] vi = new double[k][n];
         double[][] vu = new double[k][nu];
-        double[][] pi = posthoc(ref, labeled.logits(), labeled.penultimate(), n, true);
-        double[][] pu = posthoc(ref, u.logits(), u.penultimate(), nu, false);
+        Set<PosthocMethod> wanted = EnumSet.noneOf(PosthocMethod.class);
+        if (ref.posthoc() != null) {
+            posthoc.stream().filter(ref.posthoc()::has).forEach(wanted::add);
+        }
+        double[][] pi = posthoc(ref, wanted, labeled.logits(), labeled.penultimate(), n, true);
+        double[][] pu = posthoc(ref, wanted, u.logits(), u.penultimate(), nu, false);
         for (OodMetric m : OodMetric.values()) {
-            if (m.posthoc() != null && (pi == null || pu == null || !ref.posthoc().has(m.posthoc()))) {
+            if (m.posthoc() != null && (pi == null || pu == null || !wanted.contains(m.posthoc()))) {
                 // not computable without the logits or the fitted scorers: NaN, and a metric resolving to it is refused
                 java.util.Arrays.fill(vi[m.ordinal()], Double.NaN);
                 java.util.Arrays.fill(vu[m.ordinal()], Double.NaN);
@@ -315,19 +342,23 @@ public final class OodCalibration {
     }
 
     /**
-     * The labeled samples' post-hoc scores (every method the reference can compute), or null when the reference has no
-     * post-hoc scorers or the samples' logits were not collected. In-distribution samples are the fit set: KNN leaves
-     * each one out, the other fitted methods score it in-sample (slightly optimistic, as they were fitted on it).
+     * The labeled samples' post-hoc scores of {@code methods}, or null when the reference has no post-hoc scorers or
+     * the samples' logits were not collected. In-distribution samples are the fit set: KNN leaves each one out, the
+     * other fitted methods score it in-sample (slightly optimistic, as they were fitted on it).
      */
-    private static double[][] posthoc(SisomReference ref, List<float[]> logits, List<float[]> penultimate, int n,
-                                      boolean fitSamples) {
+    private static double[][] posthoc(SisomReference ref, Set<PosthocMethod> methods, List<float[]> logits,
+                                      List<float[]> penultimate, int n, boolean fitSamples) {
         if (ref.posthoc() == null || n > 0 && (logits == null || penultimate == null)) {
             return null;
         }
-        if (n == 0) {
-            return new double[0][];
+        if (n == 0 || methods.isEmpty()) {
+            double[][] none = new double[n][PosthocMethod.values().length];
+            for (double[] row : none) {
+                java.util.Arrays.fill(row, Double.NaN);
+            }
+            return none;
         }
-        return ref.posthoc().score(ref.posthoc().available(), logits.toArray(new float[0][]),
+        return ref.posthoc().score(methods, logits.toArray(new float[0][]),
                 penultimate.toArray(new float[0][]), ai.djl.Device.cpu(), fitSamples);
     }
 

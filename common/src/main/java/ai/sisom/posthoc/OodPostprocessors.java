@@ -90,6 +90,22 @@ public final class OodPostprocessors {
             }
         }
 
+        /** A head from float32 parameters, as the model contract's metadata stores them. */
+        public static Head of(float[][] weight, float[] bias) {
+            double[][] w = new double[weight.length][];
+            for (int k = 0; k < w.length; k++) {
+                w[k] = new double[weight[k].length];
+                for (int j = 0; j < w[k].length; j++) {
+                    w[k][j] = weight[k][j];
+                }
+            }
+            double[] b = new double[bias.length];
+            for (int k = 0; k < b.length; k++) {
+                b[k] = bias[k];
+            }
+            return new Head(w, b);
+        }
+
         public int inputs() { return weight[0].length; }
 
         public double[] logits(double[] x) {

@@ -189,6 +189,22 @@ public final class PosthocModels implements Serializable {
         return out;
     }
 
+    /**
+     * The in-distribution scores of n samples for methods that need nothing fitted, from the logits alone:
+     * {@code [i][m.ordinal()]}, NaN for the methods not asked for (the scorer's way without fitted models).
+     */
+    public static double[][] logitScores(Set<PosthocMethod> methods, float[][] logits) {
+        double[][] out = new double[logits.length][PosthocMethod.values().length];
+        for (int i = 0; i < logits.length; i++) {
+            Arrays.fill(out[i], Double.NaN);
+            double[] l = doubles(logits[i]);
+            for (PosthocMethod m : methods) {
+                out[i][m.ordinal()] = logitScore(m, l);
+            }
+        }
+        return out;
+    }
+
     /** The score of a method that needs nothing fitted, from the logits alone; NaN-free for finite logits. */
     public static double logitScore(PosthocMethod m, double[] logits) {
         if (m.needsPenultimate()) {

@@ -64,8 +64,7 @@ public final class SisomScorer implements Serializable {
         this.fusion = fusion;
         this.gate = new OodGate(threshold);
         this.extra = extra.isEmpty() ? EnumSet.noneOf(PosthocMethod.class) : EnumSet.copyOf(extra);
-        EnumSet<PosthocMethod> all = EnumSet.copyOf(this.extra.isEmpty() ? EnumSet.noneOf(PosthocMethod.class)
-                : this.extra);
+        EnumSet<PosthocMethod> all = EnumSet.copyOf(this.extra);
         if (fusion.score().posthoc() != null) {
             all.add(fusion.score().posthoc());
         }
@@ -150,12 +149,12 @@ public final class SisomScorer implements Serializable {
         for (int i = 0; i < n; i++) {
             System.arraycopy(reference.steepness().apply(java.util.Arrays.copyOfRange(u, i * d, (i + 1) * d)), 0, z, i * d, d);
         }
-        double[][] post = posthocScores(n, logits, penultimate, device);
+        double[][] post = posthocScores(logits, penultimate, device);
         return scoreZBatch(z, n, pseudoClass, energy, post, device);
     }
 
     /** The post-hoc in-distribution scores of n samples, or null when this scorer computes none. */
-    private double[][] posthocScores(int n, float[][] logits, float[][] penultimate, Device device) {
+    private double[][] posthocScores(float[][] logits, float[][] penultimate, Device device) {
         if (computed.isEmpty()) {
             return null;
         }
@@ -163,21 +162,9 @@ public final class SisomScorer implements Serializable {
             throw new IllegalArgumentException("the post-hoc scores " + computed + " need each sample's logits"
                     + (needsPenultimate() ? " and penultimate features" : ""));
         }
-        if (reference.posthoc() != null) {
-            return reference.posthoc().score(computed, logits, penultimate, device);
-        }
-        double[][] out = new double[n][PosthocMethod.values().length];
-        for (int i = 0; i < n; i++) {
-            java.util.Arrays.fill(out[i], Double.NaN);
-            double[] l = new double[logits[i].length];
-            for (int k = 0; k < l.length; k++) {
-                l[k] = logits[i][k];
-            }
-            for (PosthocMethod m : computed) {
-                out[i][m.ordinal()] = PosthocModels.logitScore(m, l);
-            }
-        }
-        return out;
+        // without fitted models the constructor admitted logit-only methods
+        return reference.posthoc() != null ? reference.posthoc().score(computed, logits, penultimate, device)
+                : PosthocModels.logitScores(computed, logits);
     }
 
     /** As {@link #scoreBatch}, for enhanced features z (packed n x D). */
