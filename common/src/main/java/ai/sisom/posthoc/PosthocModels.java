@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import ai.sisom.model.Natives;
 
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
@@ -248,7 +249,8 @@ public final class PosthocModels implements Serializable {
             knnFit = packed;
         }
         double[] out = new double[n];
-        try (NDManager manager = NDManager.newBaseManager(device)) {
+        Natives.prepare();
+        try (NDManager manager = NDManager.newBaseManager(device, "PyTorch")) {
             NDArray f = manager.create(packed, new Shape(m, p)).transpose();
             for (int start = 0; start < n; start += KNN_BLOCK) {
                 int b = Math.min(KNN_BLOCK, n - start);

@@ -137,14 +137,26 @@ class LocalClusterTest {
                 // two executor processes did the work
                 assertEquals(2, spark.sparkContext().getExecutorMemoryStatus().size() - 1, "executors besides the driver");
                 // and ran libtorch with one thread per task core, not one per host core: Spark sets each executor's
-                // OMP_NUM_THREADS, which sizes libtorch's pool, to spark.task.cpus (1 here); conf/spark-*.conf rely on it
-                List<Integer> threads = spark.range(0, 4, 1, 4).map(
-                        (org.apache.spark.api.java.function.MapFunction<Long, Integer>) i -> {
-                            ai.djl.engine.Engine.getEngine("PyTorch");   // loaded already where a task ran the model
-                            return ai.djl.pytorch.jni.JniUtils.getNumThreads();
+                // OMP_NUM_THREADS, which sizes libtorch's pool, to spark.task.cpus (1 here); conf/spark-*.conf rely on it.
+                // Only an executor whose tasks ran the model has libtorch in its address space; one that did not is
+                // not asked (loading the natives there would test DJL's native lookup, not the run)
+                List<String> threads = spark.range(0, 16, 1, 16).map(
+                        (org.apache.spark.api.java.function.MapFunction<Long, String>) i -> {
+                            String exec = org.apache.spark.SparkEnv.get().executorId();
+                            boolean loaded = Files.readAllLines(Paths.get("/proc/self/maps")).stream()
+                                    .anyMatch(l -> l.contains("libtorch"));
+                            if (!loaded) {
+                                return exec + "=not loaded";
+                            }
+                            ai.djl.engine.Engine.getEngine("PyTorch");   // the engine the model's tasks loaded
+                            return exec + "=" + ai.djl.pytorch.jni.JniUtils.getNumThreads();
                         },
-                        org.apache.spark.sql.Encoders.INT()).collectAsList();
-                assertEquals(List.of(1, 1, 1, 1), threads, "libtorch threads in the executors");
+                        org.apache.spark.sql.Encoders.STRING()).distinct().collectAsList();
+                List<String> checked = threads.stream().filter(t -> !t.endsWith("=not loaded")).toList();
+                assertFalse(checked.isEmpty(), "no executor with libtorch loaded was reached: " + threads);
+                for (String t : checked) {
+                    assertTrue(t.endsWith("=1"), "libtorch threads in the executors: " + threads);
+                }
             }
             Map<String, Double> scores = new HashMap<>();
             for (Row r : spark.read().parquet(out.resolve("res/scores").toString()).collectAsList()) {
