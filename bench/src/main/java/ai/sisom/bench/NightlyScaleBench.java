@@ -41,7 +41,8 @@ import static org.apache.spark.sql.functions.sequence;
  * each night's `run` (read, decode, extract, score, select, write) timed in this JVM against the bare model forward
  * (the `java-forward` of bench/extract-speed.sh: same model, batch and threads) measured in the same JVM. Prints per
  * night the new images, wall seconds, images/s, the ratio to the bare forward, images/s per core, peak RSS and the
- * executor time by stage.
+ * executor time by stage; writes per night into OUT the run's printed output with each Spark job's wall time and the
+ * gaps between jobs ({@code night-N.txt}), and where the driver thread spent the night ({@code night-N-driver.txt}).
  */
 public final class NightlyScaleBench {
     private NightlyScaleBench() {}
@@ -111,9 +112,18 @@ public final class NightlyScaleBench {
                 stages.clear();
                 ByteArrayOutputStream buf = new ByteArrayOutputStream();
                 long t0 = System.nanoTime();
-                int rc = SisomJob.run(run, new PrintStream(buf, true, StandardCharsets.UTF_8));
+                DriverSampler sampler = new DriverSampler(Thread.currentThread());
+                int rc;
+                try {
+                    rc = SisomJob.run(run, new PrintStream(buf, true, StandardCharsets.UTF_8));
+                } finally {
+                    sampler.stop();
+                }
                 double secs = (System.nanoTime() - t0) / 1e9;
+                Files.writeString(out.resolve("night-" + night + "-driver.txt"), sampler.report());
                 String printed = buf.toString(StandardCharsets.UTF_8);
+                Files.writeString(out.resolve("night-" + night + ".txt"), printed + "\nwall time by job (call site):\n"
+                        + stages.jobs());
                 if (rc != 0) {
                     throw new IllegalStateException("night " + night + " failed:\n" + printed);
                 }
@@ -170,9 +180,84 @@ public final class NightlyScaleBench {
         return Double.NaN;
     }
 
-    /** Executor run time summed per stage name (the call site), largest first. */
+    /**
+     * Where the driver thread spends a night: its stack sampled every 50 ms, counted by the innermost frame of the
+     * product's code and the innermost frame overall (the time outside Spark jobs shows here).
+     */
+    static final class DriverSampler {
+        private static final long PERIOD_MS = 50;
+        private final Map<String, Integer> counts = new ConcurrentHashMap<>();
+        private final Thread sampler;
+        private volatile boolean running = true;
+
+        DriverSampler(Thread target) {
+            sampler = new Thread(() -> {
+                while (running) {
+                    StackTraceElement[] st = target.getStackTrace();
+                    String ours = "(outside ai.sisom)";
+                    for (StackTraceElement f : st) {
+                        if (f.getClassName().startsWith("ai.sisom.") && !f.getClassName().startsWith("ai.sisom.bench")) {
+                            ours = f.getClassName().replace("ai.sisom.", "") + "." + f.getMethodName() + ":" + f.getLineNumber();
+                            break;
+                        }
+                    }
+                    String top = st.length == 0 ? "-" : st[0].getClassName() + "." + st[0].getMethodName();
+                    counts.merge(ours + "  <-  " + top, 1, Integer::sum);
+                    try {
+                        Thread.sleep(PERIOD_MS);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }, "driver-sampler");
+            sampler.setDaemon(true);
+            sampler.start();
+        }
+
+        void stop() throws InterruptedException {
+            running = false;
+            sampler.join();
+        }
+
+        String report() {
+            StringBuilder b = new StringBuilder("seconds  product frame  <-  innermost frame\n");
+            counts.entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue().reversed()).limit(60)
+                    .forEach(e -> b.append(String.format(Locale.ROOT, "%7.2f  %s%n", e.getValue() * PERIOD_MS / 1000.0,
+                            e.getKey())));
+            return b.toString();
+        }
+    }
+
+    /** Executor run time summed per stage name (the call site), largest first; and each job's wall time. */
     static final class StageTimes extends SparkListener {
         private final Map<String, Long> millis = new ConcurrentHashMap<>();
+        private final Map<Integer, String> jobSite = new ConcurrentHashMap<>();
+        private final Map<Integer, Long> jobStart = new ConcurrentHashMap<>();
+        private final List<String> jobLines = java.util.Collections.synchronizedList(new ArrayList<>());
+        private volatile long lastEnd;
+
+        @Override
+        public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart e) {
+            String site = e.stageInfos().isEmpty() ? "job " + e.jobId() : e.stageInfos().last().name();
+            long gap = e.time() - lastEnd;
+            jobSite.put(e.jobId(), site + String.format(Locale.ROOT, " (%.2f s after the previous job)", gap / 1000.0));
+            jobStart.put(e.jobId(), e.time());
+        }
+
+        @Override
+        public void onJobEnd(org.apache.spark.scheduler.SparkListenerJobEnd e) {
+            Long start = jobStart.remove(e.jobId());
+            lastEnd = e.time();
+            jobLines.add(String.format(Locale.ROOT, "  job %d %s: %.2f s", e.jobId(), jobSite.remove(e.jobId()),
+                    start == null ? Double.NaN : (e.time() - start) / 1000.0));
+        }
+
+        String jobs() {
+            synchronized (jobLines) {
+                return String.join("\n", jobLines) + String.format(Locale.ROOT, "%n  (%.2f s after the last job)%n",
+                        (System.currentTimeMillis() - lastEnd) / 1000.0);
+            }
+        }
 
         @Override
         public void onStageCompleted(SparkListenerStageCompleted e) {
@@ -183,6 +268,8 @@ public final class NightlyScaleBench {
 
         void clear() {
             millis.clear();
+            jobLines.clear();
+            lastEnd = System.currentTimeMillis();
         }
 
         String top(int k) {

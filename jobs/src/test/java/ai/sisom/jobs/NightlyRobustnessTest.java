@@ -266,6 +266,10 @@ class NightlyRobustnessTest {
         assertEquals("date=2026-11-21", byId.get(srcIds.get(1)).getString(2), "the first night's is kept");
         String summary = Files.readString(base.resolve("results/summary.json"));
         assertTrue(summary.contains("copy-of-7") && summary.contains(srcIds.get(7)), summary);
+        Map<?, ?> same = (Map<?, ?>) ai.djl.util.JsonUtils.GSON.fromJson(summary, Map.class).get("sameImageDifferentIds");
+        Map<?, ?> group = (Map<?, ?>) ((List<?>) same.get("examples")).get(0);
+        assertEquals(List.of("copy-of-7", srcIds.get(7)), group.get("ids"));
+        assertEquals(2.0, ((Number) group.get("count")).doubleValue(), "each group of identical images gives its size");
     }
 
     @Test

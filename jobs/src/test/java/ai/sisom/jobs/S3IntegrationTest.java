@@ -1,6 +1,7 @@
 package ai.sisom.jobs;
 
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Row;
@@ -146,6 +147,12 @@ class S3IntegrationTest {
         FileSystem fs = new Path("s3a://lake/").getFileSystem(conf);
         assertTrue(fs.exists(new Path("s3a://lake/sisom/results/_SUCCESS")));
         assertTrue(fs.exists(new Path("s3a://lake/sisom/results/summary.json")));
+        // the queue's images for the labeling tools, written concurrently through S3A
+        List<FileStatus> queued = java.util.Arrays.stream(
+                        fs.listStatus(new Path("s3a://lake/sisom/results/labeling/images")))
+                .filter(f -> !f.getPath().getName().equals("manifest.jsonl")).toList();
+        assertEquals(5, queued.size(), queued.toString());
+        assertTrue(queued.stream().allMatch(f -> f.getLen() > 0), queued.toString());
         String summary;
         try (var in = fs.open(new Path("s3a://lake/sisom/results/summary.json"))) {
             summary = new String(in.readAllBytes(), StandardCharsets.UTF_8);

@@ -25,7 +25,9 @@ import org.apache.spark.storage.StorageLevel;
 
 import java.io.IOException;
 import java.io.PrintStream;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
@@ -52,6 +54,9 @@ final class ScoreStep {
     static final String UNIT = "_sisom_unit";
     static final String UNIT_ORDER = "_sisom_unit_order";
     private static final int EXAMPLES = 10;
+    /** Ids shown per group of identical images, and groups printed. */
+    private static final int IDS_PER_EXAMPLE = 5;
+    private static final int PRINTED_GROUPS = 3;
 
     /**
      * A feature table with each id once, the occurrences dropped for it, and groups of ids that share identical
@@ -112,8 +117,16 @@ final class ScoreStep {
         summary.put("duplicateIds", dup);
         Map<String, Object> same = new LinkedHashMap<>();
         same.put("groups", d.sameContentGroups());
-        same.put("examples", d.sameContent().orderBy(FeatureTable.CONTENT_HASH).limit(EXAMPLES).collectAsList()
-                .stream().map(r -> r.getList(1).stream().map(String::valueOf).toList()).toList());
+        // a group can hold thousands of ids (a frame re-sent every night): a few of each, with the group's size
+        same.put("examples", d.sameContent().orderBy(FeatureTable.CONTENT_HASH).limit(EXAMPLES)
+                .select(org.apache.spark.sql.functions.slice(col("ids"), 1, IDS_PER_EXAMPLE),
+                        org.apache.spark.sql.functions.size(col("ids")))
+                .collectAsList().stream().map(r -> {
+                    Map<String, Object> g = new LinkedHashMap<>();
+                    g.put("ids", r.getList(0).stream().map(String::valueOf).toList());
+                    g.put("count", r.getInt(1));
+                    return g;
+                }).toList());
         summary.put("sameImageDifferentIds", same);
     }
 
@@ -126,8 +139,18 @@ final class ScoreStep {
         }
         Map<String, Object> same = (Map<String, Object>) summary.get("sameImageDifferentIds");
         if (same != null && ((Number) same.get("groups")).longValue() > 0) {
-            out.printf(Locale.ROOT, "  %d images appear under more than one id, e.g. %s%n",
-                    ((Number) same.get("groups")).longValue(), same.get("examples"));
+            List<String> groups = new ArrayList<>();
+            for (Map<String, Object> g : (List<Map<String, Object>>) same.get("examples")) {
+                List<?> ids = (List<?>) g.get("ids");
+                long more = ((Number) g.get("count")).longValue() - ids.size();
+                groups.add(ids.stream().map(String::valueOf).collect(java.util.stream.Collectors.joining(", ", "[",
+                        more > 0 ? " and " + more + " more]" : "]")));
+                if (groups.size() == PRINTED_GROUPS) {
+                    break;
+                }
+            }
+            out.printf(Locale.ROOT, "  %d images appear under more than one id (summary.json: sameImageDifferentIds), "
+                    + "e.g. %s%n", ((Number) same.get("groups")).longValue(), String.join(", ", groups));
         }
     }
 
