@@ -69,8 +69,10 @@ class PackagesIT {
             assertTrue(fetched.contains(want), want + " not in " + fetched);
         }
         assertTrue(fetched.stream().anyMatch(f -> f.startsWith("ai.djl_api-")), fetched.toString());
-        assertTrue(fetched.stream().anyMatch(f -> f.startsWith("ai.djl.pytorch_pytorch-native-cpu-")
-                && f.contains("linux-x86_64")), "the natives (a classifier dependency): " + fetched);
+        // the natives of the profile this build was made with: the CPU ones, or CUDA's in the cuda build
+        String natives = System.getProperty("sisom.pytorch.native", "pytorch-native-cpu");
+        assertTrue(fetched.stream().anyMatch(f -> f.startsWith("ai.djl.pytorch_" + natives + "-")
+                && f.contains("linux-x86_64")), "the natives (" + natives + ", a classifier dependency): " + fetched);
         assertTrue(fetched.stream().noneMatch(f -> f.startsWith("org.apache.spark") || f.startsWith("org.apache.hadoop")
                 || f.startsWith("org.scala-lang")), "provided dependencies were fetched: " + fetched);
     }
