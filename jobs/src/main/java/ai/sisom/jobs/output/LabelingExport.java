@@ -53,6 +53,8 @@ public final class LabelingExport {
     /** Label Studio control and object names, shared by the config and every prediction. */
     static final String FROM_NAME = "label";
     static final String TO_NAME = "image";
+    /** Image files written at once (LabelingExport#writeAll). */
+    private static final int WRITERS = 8;
 
     private LabelingExport() {}
 
@@ -84,63 +86,61 @@ public final class LabelingExport {
         StringBuilder cvat = new StringBuilder("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<annotations>\n"
                 + "  <version>1.1</version>\n");
         FileSystem fs = new Path(staged.staged(DIR)).getFileSystem(hc);
-        fs.mkdirs(new Path(staged.staged(DIR + "/images")));
         int n = 0;
-        try (ImageWriters writers = new ImageWriters(fs, picks.size())) {
-            for (Row r : picks) {
-                String id = r.getString(r.fieldIndex(ScoreTable.ID));
-                byte[] img = bytes.get(id);
-                if (img == null) {
-                    throw new IllegalArgumentException("labeling export: the selected sample '" + id
-                            + "' is not in the pool's images (sisom.input.path); cannot export it");
-                }
-                Image info = probe(img, id);
-                int rank = r.getInt(r.fieldIndex(ScoreTable.RANK));
-                String name = String.format(Locale.ROOT, "%06d_%s", rank, safe(id));
-                writers.write(new Path(staged.staged(DIR + "/images/" + name + "." + info.ext)), img);
-                String label = r.getString(r.fieldIndex(ScoreTable.PSEUDO_LABEL));
-
-                Map<String, Object> data = new LinkedHashMap<>();
-                data.put("image", base + name + "." + info.ext);
-                data.put("sisom_id", id);
-                data.put("sisom_rank", rank);
-                data.put("sisom_score", r.getDouble(r.fieldIndex(ScoreTable.SCORE)));
-                Map<String, Object> meta = new LinkedHashMap<>();
-                meta.put("score_name", scoreName);
-                for (String c : List.of(ScoreTable.SCORE, ScoreTable.OOD_SCORE, ScoreTable.R, ScoreTable.D_IN,
-                        ScoreTable.D_OUT, ScoreTable.ENERGY, ScoreTable.PSEUDO_LABEL, ScoreTable.NEAREST_IN,
-                        ScoreTable.NEAREST_OUT)) {
-                    meta.put(c, r.get(r.fieldIndex(c)));
-                }
-                Map<String, Object> result = new LinkedHashMap<>();
-                result.put("id", "sisom-" + rank);
-                result.put("from_name", FROM_NAME);
-                result.put("to_name", TO_NAME);
-                result.put("type", "choices");
-                result.put("value", Map.of("choices", List.of(label)));
-                Map<String, Object> prediction = new LinkedHashMap<>();
-                prediction.put("model_version", "sisom-pseudo-label");
-                prediction.put("result", List.of(result));
-                Map<String, Object> task = new LinkedHashMap<>();
-                task.put("data", data);
-                task.put("meta", meta);
-                task.put("predictions", List.of(prediction));
-                tasks.add(task);
-
-                Map<String, Object> line = new LinkedHashMap<>();
-                line.put("name", name);
-                line.put("extension", "." + info.ext);
-                line.put("width", info.width);
-                line.put("height", info.height);
-                line.put("meta", Map.of("sisom_id", id, "sisom_rank", rank));
-                manifest.add(JsonUtils.GSON.toJson(line));
-                cvat.append(String.format(Locale.ROOT, "  <image id=\"%d\" name=\"%s\" width=\"%d\" height=\"%d\">\n"
-                                + "    <tag label=\"%s\" source=\"auto\">\n    </tag>\n  </image>\n", n,
-                        xml(name + "." + info.ext), info.width, info.height, xml(label)));
-                n++;
+        List<Map.Entry<Path, byte[]>> files = new ArrayList<>();
+        for (Row r : picks) {
+            String id = r.getString(r.fieldIndex(ScoreTable.ID));
+            byte[] img = bytes.get(id);
+            if (img == null) {
+                throw new IllegalArgumentException("labeling export: the selected sample '" + id + "' is not in the "
+                        + "pool's images (sisom.input.path); cannot export it");
             }
-            writers.finish();
+            Image info = probe(img, id);
+            int rank = r.getInt(r.fieldIndex(ScoreTable.RANK));
+            String name = String.format(Locale.ROOT, "%06d_%s", rank, safe(id));
+            files.add(Map.entry(new Path(staged.staged(DIR + "/images/" + name + "." + info.ext)), img));
+            String label = r.getString(r.fieldIndex(ScoreTable.PSEUDO_LABEL));
+
+            Map<String, Object> data = new LinkedHashMap<>();
+            data.put("image", base + name + "." + info.ext);
+            data.put("sisom_id", id);
+            data.put("sisom_rank", rank);
+            data.put("sisom_score", r.getDouble(r.fieldIndex(ScoreTable.SCORE)));
+            Map<String, Object> meta = new LinkedHashMap<>();
+            meta.put("score_name", scoreName);
+            for (String c : List.of(ScoreTable.SCORE, ScoreTable.OOD_SCORE, ScoreTable.R, ScoreTable.D_IN,
+                    ScoreTable.D_OUT, ScoreTable.ENERGY, ScoreTable.PSEUDO_LABEL, ScoreTable.NEAREST_IN,
+                    ScoreTable.NEAREST_OUT)) {
+                meta.put(c, r.get(r.fieldIndex(c)));
+            }
+            Map<String, Object> result = new LinkedHashMap<>();
+            result.put("id", "sisom-" + rank);
+            result.put("from_name", FROM_NAME);
+            result.put("to_name", TO_NAME);
+            result.put("type", "choices");
+            result.put("value", Map.of("choices", List.of(label)));
+            Map<String, Object> prediction = new LinkedHashMap<>();
+            prediction.put("model_version", "sisom-pseudo-label");
+            prediction.put("result", List.of(result));
+            Map<String, Object> task = new LinkedHashMap<>();
+            task.put("data", data);
+            task.put("meta", meta);
+            task.put("predictions", List.of(prediction));
+            tasks.add(task);
+
+            Map<String, Object> line = new LinkedHashMap<>();
+            line.put("name", name);
+            line.put("extension", "." + info.ext);
+            line.put("width", info.width);
+            line.put("height", info.height);
+            line.put("meta", Map.of("sisom_id", id, "sisom_rank", rank));
+            manifest.add(JsonUtils.GSON.toJson(line));
+            cvat.append(String.format(Locale.ROOT, "  <image id=\"%d\" name=\"%s\" width=\"%d\" height=\"%d\">\n"
+                            + "    <tag label=\"%s\" source=\"auto\">\n    </tag>\n  </image>\n", n, xml(name + "." + info.ext),
+                    info.width, info.height, xml(label)));
+            n++;
         }
+        writeAll(fs, files);
         cvat.append("</annotations>\n");
         text(fs, staged.staged(DIR + "/" + LS_TASKS), JsonUtils.GSON_PRETTY.toJson(tasks) + "\n");
         text(fs, staged.staged(DIR + "/" + LS_CONFIG), labelStudioConfig(classNames));
@@ -216,54 +216,47 @@ public final class LabelingExport {
      * The queue's image files, written a few at a time: one after another they cost a round trip each on an object
      * store. On a local disk they are written directly: Hadoop's local file system starts a chmod process for
      * every file it creates (and its checksum file) when its native library is absent, as it is in Spark's
-     * distributions; that was about 7 s for a queue of 1,000 on the development machine.
+     * distributions; that was about 7 s for a queue of 1,000 on the development machine. The first failure is
+     * thrown (the staged output is then discarded whole).
      */
-    private static final class ImageWriters implements AutoCloseable {
-        private static final int THREADS = 8;
-        private final FileSystem fs;
-        private final java.util.concurrent.ExecutorService pool;
-        private final List<java.util.concurrent.Future<?>> pending = new ArrayList<>();
-
-        ImageWriters(FileSystem fs, int files) {
-            this.fs = fs;
-            this.pool = java.util.concurrent.Executors.newFixedThreadPool(Math.max(1, Math.min(THREADS, files)), r -> {
-                Thread t = new Thread(r, "sisom-labeling-writer");
-                t.setDaemon(true);
-                return t;
-            });
+    private static void writeAll(FileSystem fs, List<Map.Entry<Path, byte[]>> files) throws IOException {
+        if (files.isEmpty()) {
+            return;
         }
-
-        void write(Path path, byte[] bytes) {
-            pending.add(pool.submit(() -> {
-                if (fs instanceof org.apache.hadoop.fs.LocalFileSystem local) {
-                    java.nio.file.Files.write(local.pathToFile(path).toPath(), bytes,
-                            java.nio.file.StandardOpenOption.CREATE_NEW);
-                } else {
-                    try (OutputStream o = fs.create(path, false)) {
-                        o.write(bytes);
+        // every image lies in one folder, made here once (a direct write does not make its parents)
+        fs.mkdirs(files.get(0).getKey().getParent());
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(
+                Math.min(WRITERS, files.size()), r -> {
+                    Thread t = new Thread(r, "sisom-labeling-writer");
+                    t.setDaemon(true);
+                    return t;
+                });
+        try {
+            List<java.util.concurrent.Callable<Void>> writes = new ArrayList<>();
+            for (Map.Entry<Path, byte[]> file : files) {
+                Path path = file.getKey();
+                byte[] bytes = file.getValue();
+                writes.add(() -> {
+                    if (fs instanceof org.apache.hadoop.fs.LocalFileSystem local) {
+                        java.nio.file.Files.write(local.pathToFile(path).toPath(), bytes,
+                                java.nio.file.StandardOpenOption.CREATE_NEW);
+                    } else {
+                        try (OutputStream o = fs.create(path, false)) {
+                            o.write(bytes);
+                        }
                     }
-                }
-                return null;
-            }));
-        }
-
-        /** Waits for every file; the first failure is thrown (the staged output is then discarded whole). */
-        void finish() throws IOException {
-            try {
-                for (java.util.concurrent.Future<?> f : pending) {
-                    f.get();
-                }
-            } catch (java.util.concurrent.ExecutionException e) {
-                throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while writing the labeling images", e);
+                    return null;
+                });
             }
-        }
-
-        /** Stops the writers (after {@link #finish}, or when the export failed before it). */
-        @Override
-        public void close() {
+            for (java.util.concurrent.Future<Void> f : pool.invokeAll(writes)) {
+                f.get();
+            }
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while writing the labeling images", e);
+        } finally {
             pool.shutdownNow();
         }
     }
