@@ -17,10 +17,17 @@ import java.util.stream.Stream;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * {@code spark-submit --packages ai.sisom:sisom-jobs_SCALA:VERSION}: Spark's own Ivy resolution finds our artifacts
- * where {@code ./mvnw install} puts them (a Maven repository laid out as install lays it out, with the installed,
- * flattened POMs) and their dependencies in the local Maven repository, and the job's main class runs from them.
- * Spark and Hadoop, provided by the cluster, must not be fetched.
+ * {@code spark-submit --packages ai.sisom:sisom-jobs_SCALA:VERSION}: Spark's own Ivy resolution, with its default
+ * chain of resolvers, finds our artifacts in a Maven repository laid out as install and deploy lay it out (with the
+ * installed, flattened POMs), their dependencies where Central would serve them, and the job's main class runs from
+ * them. Spark and Hadoop, provided by the cluster, must not be fetched.
+ *
+ * <p>Both repositories are served over HTTP, as a team's repository manager serves a cluster: our artifacts at the
+ * {@code --repositories} URL, and the local Maven repository (less {@code ai/sisom}, so an earlier install cannot
+ * stand in for this build) as Central, through Spark's {@code DEFAULT_ARTIFACT_REPOSITORY}; the spark-submit JVM gets
+ * an empty home, so Ivy's {@code local-m2-cache} is empty too and nothing comes from the network. Over {@code file:}
+ * the cuda build could not pass: Ivy 2.5 reads a file's length as an int and takes the 2.4 GB CUDA natives jar
+ * for absent (docs/gpu.md).
  */
 class PackagesIT {
     @TempDir
@@ -38,27 +45,39 @@ class PackagesIT {
         install(repo, "sisom-common_" + scala, version, commonBuild);
         install(repo, "sisom-jobs_" + scala, version, jobsBuild);
 
-        List<String> repos = new ArrayList<>(List.of(repo.toUri().toString()));
+        List<Path> localRepos = new ArrayList<>();
         for (String r : new String[]{System.getProperty("sisom.local.repo"), System.getProperty("sisom.local.repo.tail")}) {
             if (r != null && !r.isBlank() && !r.startsWith("${") && Files.isDirectory(Paths.get(r))) {
-                repos.add(Paths.get(r).toUri().toString());
+                localRepos.add(Paths.get(r).toAbsolutePath());
             }
         }
+        assertFalse(localRepos.isEmpty(), "no local Maven repository (run through ./mvnw verify)");
         Path app = tmp.resolve("empty.jar"); // spark-submit needs a primary resource; the job comes from --packages
         try (JarOutputStream ignored = new JarOutputStream(Files.newOutputStream(app), new Manifest())) {
             // an empty jar
         }
+        Path home = Files.createDirectories(tmp.resolve("home"));
         SparkDistribution dist = SparkDistribution.create(tmp);
         Path ivy = tmp.resolve("ivy");
         Path log = tmp.resolve("submit.log");
-        Process p = dist.start(tmp, log, "org.apache.spark.deploy.SparkSubmit", List.of("--master", "local[1]",
-                "--packages", "ai.sisom:sisom-jobs_" + scala + ":" + version, "--repositories", String.join(",", repos),
-                "--conf", "spark.jars.ivy=" + ivy, "--class", "ai.sisom.jobs.SisomJob", app.toString(), "--help"),
-                Map.of());
-        assertTrue(p.waitFor(5, TimeUnit.MINUTES), "spark-submit --packages did not finish");
-        String out = Files.readString(log);
-        assertEquals(0, p.exitValue(), out);
-        assertTrue(out.contains("sisom.model") && out.contains("  run "), "the job's --help:\n" + out);
+        String natives = System.getProperty("sisom.pytorch.native", "pytorch-native-cpu");
+        try (HttpRepository http = new HttpRepository()) {
+            String team = http.serve("/team/", List.of(repo));
+            String central = http.serve("/central/", localRepos, "ai/sisom/");
+            Process p = dist.start(tmp, log, "org.apache.spark.deploy.SparkSubmit", List.of("--master", "local[1]",
+                    "--packages", "ai.sisom:sisom-jobs_" + scala + ":" + version,
+                    "--repositories", team,
+                    "--driver-java-options", "-Duser.home=" + home,
+                    "--conf", "spark.jars.ivy=" + ivy, "--class", "ai.sisom.jobs.SisomJob", app.toString(), "--help"),
+                    Map.of("DEFAULT_ARTIFACT_REPOSITORY", central));
+            assertTrue(p.waitFor(5, TimeUnit.MINUTES), "spark-submit --packages did not finish");
+            String out = Files.readString(log);
+            assertEquals(0, p.exitValue(), out);
+            assertTrue(out.contains("sisom.model") && out.contains("  run "), "the job's --help:\n" + out);
+            assertTrue(http.served.stream().anyMatch(f -> f.startsWith("/team/ai/sisom/sisom-jobs_") && f.endsWith(".jar"))
+                    && http.served.stream().anyMatch(f -> f.startsWith("/central/ai/djl/pytorch/" + natives + "/")
+                    && f.endsWith(".jar")), "not resolved through the two repositories: " + http.served);
+        }
 
         List<String> fetched;
         try (Stream<Path> s = Files.list(ivy.resolve("jars"))) {
@@ -70,7 +89,6 @@ class PackagesIT {
         }
         assertTrue(fetched.stream().anyMatch(f -> f.startsWith("ai.djl_api-")), fetched.toString());
         // the natives of the profile this build was made with: the CPU ones, or CUDA's in the cuda build
-        String natives = System.getProperty("sisom.pytorch.native", "pytorch-native-cpu");
         assertTrue(fetched.stream().anyMatch(f -> f.startsWith("ai.djl.pytorch_" + natives + "-")
                 && f.contains("linux-x86_64")), "the natives (" + natives + ", a classifier dependency): " + fetched);
         assertTrue(fetched.stream().noneMatch(f -> f.startsWith("org.apache.spark") || f.startsWith("org.apache.hadoop")

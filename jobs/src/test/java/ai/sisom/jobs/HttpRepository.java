@@ -1,0 +1,77 @@
+package ai.sisom.jobs;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * Maven repositories served over HTTP on loopback (the JDK's own server), as a team's repository manager or a mirror
+ * of Central serves them to a cluster: GET and HEAD of files, 404 for anything else.
+ */
+final class HttpRepository implements AutoCloseable {
+    private final HttpServer server;
+    private final ExecutorService pool = Executors.newFixedThreadPool(4);
+    /** Every path answered 200, for assertions on where artifacts came from. */
+    final Set<String> served = ConcurrentHashMap.newKeySet();
+
+    HttpRepository() throws IOException {
+        server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        server.setExecutor(pool);
+        server.start();
+    }
+
+    /**
+     * Serves {@code roots}, searched in order, at {@code context} ("/team/"), less the paths under
+     * {@code excludedPrefixes}; returns the URL, as {@code --repositories} or DEFAULT_ARTIFACT_REPOSITORY take it.
+     */
+    String serve(String context, List<Path> roots, String... excludedPrefixes) {
+        server.createContext(context, ex -> {
+            try (ex) {
+                answer(ex, context, roots, List.of(excludedPrefixes));
+            }
+        });
+        return "http://127.0.0.1:" + server.getAddress().getPort() + context;
+    }
+
+    private void answer(HttpExchange ex, String context, List<Path> roots, List<String> excluded) throws IOException {
+        String method = ex.getRequestMethod();
+        String rel = ex.getRequestURI().getPath().substring(context.length());
+        Optional<Path> file = excluded.stream().anyMatch(rel::startsWith) ? Optional.empty() : roots.stream()
+                .map(root -> root.resolve(rel).normalize())
+                .filter(f -> roots.stream().anyMatch(f::startsWith) && Files.isRegularFile(f)).findFirst();
+        if (file.isEmpty() || !(method.equals("GET") || method.equals("HEAD"))) {
+            ex.sendResponseHeaders(file.isEmpty() ? 404 : 405, -1);
+            return;
+        }
+        long size = Files.size(file.get());
+        served.add(context + rel);
+        if (method.equals("HEAD")) {
+            // the JDK server never sends a length for HEAD itself
+            ex.getResponseHeaders().set("Content-Length", Long.toString(size));
+            ex.sendResponseHeaders(200, -1);
+            return;
+        }
+        ex.sendResponseHeaders(200, size == 0 ? -1 : size); // 0 would mean chunked
+        try (OutputStream out = ex.getResponseBody()) {
+            Files.copy(file.get(), out);
+        }
+    }
+
+    @Override
+    public void close() {
+        server.stop(0);
+        pool.shutdownNow();
+    }
+}
