@@ -163,76 +163,72 @@ final class ScoreStep {
         SisomScoringModel model = o.model(ref);
         Fusion fusion = model.scorer().fusion();
         OodThreshold threshold = model.oodThresholdInUse();
-        Dataset<Row> scores = model.transform(features).persist(StorageLevel.MEMORY_AND_DISK());
-        try {
-            scores.write().mode(SaveMode.ErrorIfExists).parquet(output.staged("scores"));
-            Dataset<Row> written = spark.read().parquet(output.staged("scores"));
-            long n = written.count();
-            if (n == 0) {
-                throw new IllegalArgumentException("no sample could be scored (every pool item was rejected): the "
-                        + "previous result is kept");
-            }
-            long zero = written.filter(col(ScoreTable.D_OUT_ZERO)).count();
-            Dataset<Row> selection = switch (o.selection()) {
-                case GREEDY -> model.selectGreedy(written, features, o.candidateFactor());
-                case CORESET -> model.selectCoreSet(written, features, o.candidateFactor());
-                case BADGE -> model.selectBadge(written, features, o.candidateFactor(), o.seed());
-                case TOPQ -> model.selectTopQ(written);
-            };
-            selection.coalesce(1).write().mode(SaveMode.ErrorIfExists).parquet(output.staged("selection"));
-            Dataset<Row> queue = spark.read().parquet(output.staged("selection"));
-            long selected = queue.count();
-            csv(queue.orderBy(ScoreTable.RANK), ScoreTable.SELECTION_CSV, output.staged("selection-csv"));
-            long flagged = 0;
-            Map<String, Object> s = new LinkedHashMap<>();
-            s.put("scored", n);
-            s.put("dOutZero", zero);
-            s.put("selection", o.selection().name().toLowerCase(Locale.ROOT));
-            s.put("q", o.q());
-            s.put("selected", selected);
-            if (threshold != null) {
-                model.flagged(written).write().mode(SaveMode.ErrorIfExists).parquet(output.staged("ood"));
-                Dataset<Row> ood = spark.read().parquet(output.staged("ood"));
-                flagged = ood.count();
-                csv(ood.orderBy(ScoreTable.OOD_RANK), ScoreTable.OOD_CSV, output.staged("ood-csv"));
-                s.put("flagged", flagged);
-                s.put("oodGate", o.gate());
-                s.put("oodThreshold", threshold.toMap());
-                s.put("oodThresholdDescription", threshold.describe());
-                // what the gate changed: how many flagged samples the same queue would hold without it
-                s.put("queueFlagged", queue.filter(col(ScoreTable.OOD_FLAG)).count());
-                s.put("ungatedTopQFlagged", written.orderBy(desc(ScoreTable.SCORE), asc(ScoreTable.ID)).limit(o.q())
-                        .filter(col(ScoreTable.OOD_FLAG)).count());
-            } else {
-                s.put("oodGate", false);
-            }
-            s.put("classBalance", o.balance().label());
-            Map<String, Long> byClass = new TreeMap<>();
-            queue.groupBy(ScoreTable.PSEUDO_LABEL).count().collectAsList()
-                    .forEach(r -> byClass.put(r.getString(0), r.getLong(1)));
-            s.put("queueByClass", byClass);
-            s.put("score", fusion.score().name().toLowerCase(Locale.ROOT));
-            var st = ref.stats();
-            if (fusion.score().posthoc() == null) {
-                // the coefficients of the score that selection used (SISOM: the ratio alone)
-                s.put("energyWeight", fusion.energyCoefficient(st));
-                s.put("ratioWeight", fusion.ratioCoefficient(st));
-            }
-            if (!o.extraScores().isEmpty()) {
-                s.put("extraScores", o.extraScores());
-            }
-            s.put("rAvg", st.rAvg());
-            s.put("sigmaR", st.sigmaR());
-            s.put("muE", st.muE());
-            s.put("sigmaE", st.sigmaE());
-            s.put("dOutVariant", ref.variant().name().toLowerCase(Locale.ROOT));
-            s.put("steepness", ref.steepness().alphas());
-            s.put("referencePoints", ref.set().size());
-            ReferenceIO.write(ref, output.staged("reference"), spark.sparkContext().hadoopConfiguration());
-            return new Summary(n, zero, selected, flagged, threshold, s);
-        } finally {
-            scores.unpersist();
+        // written once, then everything reads the written table: no cache of the scores
+        model.transform(features).write().mode(SaveMode.ErrorIfExists).parquet(output.staged("scores"));
+        Dataset<Row> written = spark.read().parquet(output.staged("scores"));
+        long n = written.count();
+        if (n == 0) {
+            throw new IllegalArgumentException("no sample could be scored (every pool item was rejected): the "
+                    + "previous result is kept");
         }
+        long zero = written.filter(col(ScoreTable.D_OUT_ZERO)).count();
+        Dataset<Row> selection = switch (o.selection()) {
+            case GREEDY -> model.selectGreedy(written, features, o.candidateFactor());
+            case CORESET -> model.selectCoreSet(written, features, o.candidateFactor());
+            case BADGE -> model.selectBadge(written, features, o.candidateFactor(), o.seed());
+            case TOPQ -> model.selectTopQ(written);
+        };
+        selection.coalesce(1).write().mode(SaveMode.ErrorIfExists).parquet(output.staged("selection"));
+        Dataset<Row> queue = spark.read().parquet(output.staged("selection"));
+        long selected = queue.count();
+        csv(queue.orderBy(ScoreTable.RANK), ScoreTable.SELECTION_CSV, output.staged("selection-csv"));
+        long flagged = 0;
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("scored", n);
+        s.put("dOutZero", zero);
+        s.put("selection", o.selection().name().toLowerCase(Locale.ROOT));
+        s.put("q", o.q());
+        s.put("selected", selected);
+        if (threshold != null) {
+            model.flagged(written).write().mode(SaveMode.ErrorIfExists).parquet(output.staged("ood"));
+            Dataset<Row> ood = spark.read().parquet(output.staged("ood"));
+            flagged = ood.count();
+            csv(ood.orderBy(ScoreTable.OOD_RANK), ScoreTable.OOD_CSV, output.staged("ood-csv"));
+            s.put("flagged", flagged);
+            s.put("oodGate", o.gate());
+            s.put("oodThreshold", threshold.toMap());
+            s.put("oodThresholdDescription", threshold.describe());
+            // what the gate changed: how many flagged samples the same queue would hold without it
+            s.put("queueFlagged", queue.filter(col(ScoreTable.OOD_FLAG)).count());
+            s.put("ungatedTopQFlagged", written.orderBy(desc(ScoreTable.SCORE), asc(ScoreTable.ID)).limit(o.q())
+                    .filter(col(ScoreTable.OOD_FLAG)).count());
+        } else {
+            s.put("oodGate", false);
+        }
+        s.put("classBalance", o.balance().label());
+        Map<String, Long> byClass = new TreeMap<>();
+        queue.groupBy(ScoreTable.PSEUDO_LABEL).count().collectAsList()
+                .forEach(r -> byClass.put(r.getString(0), r.getLong(1)));
+        s.put("queueByClass", byClass);
+        s.put("score", fusion.score().name().toLowerCase(Locale.ROOT));
+        var st = ref.stats();
+        if (fusion.score().posthoc() == null) {
+            // the coefficients of the score that selection used (SISOM: the ratio alone)
+            s.put("energyWeight", fusion.energyCoefficient(st));
+            s.put("ratioWeight", fusion.ratioCoefficient(st));
+        }
+        if (!o.extraScores().isEmpty()) {
+            s.put("extraScores", o.extraScores());
+        }
+        s.put("rAvg", st.rAvg());
+        s.put("sigmaR", st.sigmaR());
+        s.put("muE", st.muE());
+        s.put("sigmaE", st.sigmaE());
+        s.put("dOutVariant", ref.variant().name().toLowerCase(Locale.ROOT));
+        s.put("steepness", ref.steepness().alphas());
+        s.put("referencePoints", ref.set().size());
+        ReferenceIO.write(ref, output.staged("reference"), spark.sparkContext().hadoopConfiguration());
+        return new Summary(n, zero, selected, flagged, threshold, s);
     }
 
     /** A readable one-file CSV copy of a table, in the given column order. */
