@@ -4,9 +4,12 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetAddress;
+import java.net.HttpURLConnection;
 import java.net.InetSocketAddress;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -25,6 +28,8 @@ final class HttpRepository implements AutoCloseable {
     private final ExecutorService pool = Executors.newFixedThreadPool(4);
     /** Every path answered 200, for assertions on where artifacts came from. */
     final Set<String> served = ConcurrentHashMap.newKeySet();
+    /** Every path passed on to an upstream repository and answered 200 there. */
+    final Set<String> proxied = ConcurrentHashMap.newKeySet();
 
     HttpRepository() throws IOException {
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
@@ -37,22 +42,40 @@ final class HttpRepository implements AutoCloseable {
      * {@code excludedPrefixes}; returns the URL, as {@code --repositories} or DEFAULT_ARTIFACT_REPOSITORY take it.
      */
     String serve(String context, List<Path> roots, String... excludedPrefixes) {
+        return serveProxying(context, roots, null, excludedPrefixes);
+    }
+
+    /**
+     * As above; a file none of the roots holds is passed on to {@code upstream} (a URL ending in "/"), as a proxying
+     * repository manager does: a local Maven repository holds the POMs of versions Maven's mediation did not pick,
+     * but not their jars, which Ivy's own conflict resolution may ask for.
+     */
+    String serveProxying(String context, List<Path> roots, String upstream, String... excludedPrefixes) {
         server.createContext(context, ex -> {
             try (ex) {
-                answer(ex, context, roots, List.of(excludedPrefixes));
+                answer(ex, context, roots, upstream, List.of(excludedPrefixes));
             }
         });
         return "http://127.0.0.1:" + server.getAddress().getPort() + context;
     }
 
-    private void answer(HttpExchange ex, String context, List<Path> roots, List<String> excluded) throws IOException {
+    private void answer(HttpExchange ex, String context, List<Path> roots, String upstream, List<String> excluded)
+            throws IOException {
         String method = ex.getRequestMethod();
         String rel = ex.getRequestURI().getPath().substring(context.length());
         Optional<Path> file = excluded.stream().anyMatch(rel::startsWith) ? Optional.empty() : roots.stream()
                 .map(root -> root.resolve(rel).normalize())
                 .filter(f -> roots.stream().anyMatch(f::startsWith) && Files.isRegularFile(f)).findFirst();
-        if (file.isEmpty() || !(method.equals("GET") || method.equals("HEAD"))) {
-            ex.sendResponseHeaders(file.isEmpty() ? 404 : 405, -1);
+        if (!(method.equals("GET") || method.equals("HEAD"))) {
+            ex.sendResponseHeaders(405, -1);
+            return;
+        }
+        if (file.isEmpty()) {
+            if (upstream == null || excluded.stream().anyMatch(rel::startsWith)) {
+                ex.sendResponseHeaders(404, -1);
+            } else {
+                proxy(ex, method, upstream + rel, context + rel);
+            }
             return;
         }
         long size = Files.size(file.get());
@@ -66,6 +89,37 @@ final class HttpRepository implements AutoCloseable {
         ex.sendResponseHeaders(200, size == 0 ? -1 : size); // 0 would mean chunked
         try (OutputStream out = ex.getResponseBody()) {
             Files.copy(file.get(), out);
+        }
+    }
+
+    private void proxy(HttpExchange ex, String method, String url, String path) throws IOException {
+        HttpURLConnection c = (HttpURLConnection) URI.create(url).toURL().openConnection();
+        c.setRequestMethod(method);
+        c.setConnectTimeout(30_000);
+        c.setReadTimeout(120_000);
+        int code;
+        try {
+            code = c.getResponseCode();
+        } catch (IOException unreachable) {
+            ex.sendResponseHeaders(404, -1);
+            return;
+        }
+        if (code != 200) {
+            ex.sendResponseHeaders(404, -1);
+            return;
+        }
+        proxied.add(path);
+        long size = c.getContentLengthLong();
+        if (method.equals("HEAD")) {
+            if (size >= 0) {
+                ex.getResponseHeaders().set("Content-Length", Long.toString(size));
+            }
+            ex.sendResponseHeaders(200, -1);
+            return;
+        }
+        ex.sendResponseHeaders(200, size > 0 ? size : 0);
+        try (InputStream in = c.getInputStream(); OutputStream out = ex.getResponseBody()) {
+            in.transferTo(out);
         }
     }
 

@@ -24,8 +24,9 @@ import static org.junit.jupiter.api.Assertions.*;
  *
  * <p>Both repositories are served over HTTP, as a team's repository manager serves a cluster: our artifacts at the
  * {@code --repositories} URL, and the local Maven repository (less {@code ai/sisom}, so an earlier install cannot
- * stand in for this build) as Central, through Spark's {@code DEFAULT_ARTIFACT_REPOSITORY}; the spark-submit JVM gets
- * an empty home, so Ivy's {@code local-m2-cache} is empty too and nothing comes from the network. Over {@code file:}
+ * stand in for this build) as Central, through Spark's {@code DEFAULT_ARTIFACT_REPOSITORY}, passing on to Central the
+ * few files it lacks (as a proxying repository manager does); the spark-submit JVM gets an empty home, so Ivy's
+ * {@code local-m2-cache} is empty and nothing is read over {@code file:}. Over {@code file:}
  * the cuda build could not pass: Ivy 2.5 reads a file's length as an int and takes the 2.4 GB CUDA natives jar
  * for absent (docs/gpu.md).
  */
@@ -63,7 +64,8 @@ class PackagesIT {
         String natives = System.getProperty("sisom.pytorch.native", "pytorch-native-cpu");
         try (HttpRepository http = new HttpRepository()) {
             String team = http.serve("/team/", List.of(repo));
-            String central = http.serve("/central/", localRepos, "ai/sisom/");
+            // files the local repositories lack (jars of versions Maven's mediation did not pick) come from Central
+            String central = http.serveProxying("/central/", localRepos, "https://repo.maven.apache.org/maven2/", "ai/sisom/");
             Process p = dist.start(tmp, log, "org.apache.spark.deploy.SparkSubmit", List.of("--master", "local[1]",
                     "--packages", "ai.sisom:sisom-jobs_" + scala + ":" + version,
                     "--repositories", team,
@@ -75,7 +77,8 @@ class PackagesIT {
             assertEquals(0, p.exitValue(), out);
             assertTrue(out.contains("sisom.model") && out.contains("  run "), "the job's --help:\n" + out);
             assertTrue(http.served.stream().anyMatch(f -> f.startsWith("/team/ai/sisom/sisom-jobs_") && f.endsWith(".jar"))
-                    && http.served.stream().anyMatch(f -> f.startsWith("/central/ai/djl/pytorch/" + natives + "/")
+                    && java.util.stream.Stream.concat(http.served.stream(), http.proxied.stream())
+                    .anyMatch(f -> f.startsWith("/central/ai/djl/pytorch/" + natives + "/")
                     && f.endsWith(".jar")), "not resolved through the two repositories: " + http.served);
         }
 
