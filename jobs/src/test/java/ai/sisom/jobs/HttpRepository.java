@@ -62,33 +62,24 @@ final class HttpRepository implements AutoCloseable {
     private void answer(HttpExchange ex, String context, List<Path> roots, String upstream, List<String> excluded)
             throws IOException {
         String method = ex.getRequestMethod();
-        String rel = ex.getRequestURI().getPath().substring(context.length());
-        Optional<Path> file = excluded.stream().anyMatch(rel::startsWith) ? Optional.empty() : roots.stream()
-                .map(root -> root.resolve(rel).normalize())
-                .filter(f -> roots.stream().anyMatch(f::startsWith) && Files.isRegularFile(f)).findFirst();
         if (!(method.equals("GET") || method.equals("HEAD"))) {
             ex.sendResponseHeaders(405, -1);
             return;
         }
-        if (file.isEmpty()) {
-            if (upstream == null || excluded.stream().anyMatch(rel::startsWith)) {
-                ex.sendResponseHeaders(404, -1);
-            } else {
-                proxy(ex, method, upstream + rel, context + rel);
-            }
+        String rel = ex.getRequestURI().getPath().substring(context.length());
+        if (excluded.stream().anyMatch(rel::startsWith)) {
+            ex.sendResponseHeaders(404, -1);
             return;
         }
-        long size = Files.size(file.get());
-        served.add(context + rel);
-        if (method.equals("HEAD")) {
-            // the JDK server never sends a length for HEAD itself
-            ex.getResponseHeaders().set("Content-Length", Long.toString(size));
-            ex.sendResponseHeaders(200, -1);
-            return;
-        }
-        ex.sendResponseHeaders(200, size == 0 ? -1 : size); // 0 would mean chunked
-        try (OutputStream out = ex.getResponseBody()) {
-            Files.copy(file.get(), out);
+        Optional<Path> file = roots.stream().map(root -> root.resolve(rel).normalize())
+                .filter(f -> roots.stream().anyMatch(f::startsWith) && Files.isRegularFile(f)).findFirst();
+        if (file.isPresent()) {
+            served.add(context + rel);
+            respond(ex, method, Files.size(file.get()), () -> Files.newInputStream(file.get()));
+        } else if (upstream != null) {
+            proxy(ex, method, upstream + rel, context + rel);
+        } else {
+            ex.sendResponseHeaders(404, -1);
         }
     }
 
@@ -101,24 +92,33 @@ final class HttpRepository implements AutoCloseable {
         try {
             code = c.getResponseCode();
         } catch (IOException unreachable) {
-            ex.sendResponseHeaders(404, -1);
-            return;
+            code = 404;
         }
         if (code != 200) {
             ex.sendResponseHeaders(404, -1);
             return;
         }
         proxied.add(path);
-        long size = c.getContentLengthLong();
+        respond(ex, method, c.getContentLengthLong(), c::getInputStream);
+    }
+
+    private interface Body {
+        InputStream open() throws IOException;
+    }
+
+    /** A 200 with {@code size} bytes (-1: not known) of {@code body}, or only the headers for HEAD. */
+    private static void respond(HttpExchange ex, String method, long size, Body body) throws IOException {
         if (method.equals("HEAD")) {
+            // the JDK server never sends a length for HEAD itself
             if (size >= 0) {
                 ex.getResponseHeaders().set("Content-Length", Long.toString(size));
             }
             ex.sendResponseHeaders(200, -1);
             return;
         }
-        ex.sendResponseHeaders(200, size > 0 ? size : 0);
-        try (InputStream in = c.getInputStream(); OutputStream out = ex.getResponseBody()) {
+        // the JDK server's lengths: 0 means chunked (an unknown size), -1 no body
+        ex.sendResponseHeaders(200, size < 0 ? 0 : size == 0 ? -1 : size);
+        try (InputStream in = body.open(); OutputStream out = ex.getResponseBody()) {
             in.transferTo(out);
         }
     }

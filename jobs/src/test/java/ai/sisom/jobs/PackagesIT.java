@@ -77,9 +77,10 @@ class PackagesIT {
             assertEquals(0, p.exitValue(), out);
             assertTrue(out.contains("sisom.model") && out.contains("  run "), "the job's --help:\n" + out);
             assertTrue(http.served.stream().anyMatch(f -> f.startsWith("/team/ai/sisom/sisom-jobs_") && f.endsWith(".jar"))
-                    && java.util.stream.Stream.concat(http.served.stream(), http.proxied.stream())
+                    && Stream.concat(http.served.stream(), http.proxied.stream())
                     .anyMatch(f -> f.startsWith("/central/ai/djl/pytorch/" + natives + "/")
-                    && f.endsWith(".jar")), "not resolved through the two repositories: " + http.served);
+                    && f.endsWith(".jar")), "not resolved through the two repositories: "
+                    + http.served + ", passed on to Central: " + http.proxied);
         }
 
         List<String> fetched;
