@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The nightly run at lake scale against the bare model forward measured in the same JVM: N images (the bundled pool's
+# The nightly run at lake scale against the bare model forward measured in the same JVM before each night and after
+# the last (each night against the mean of the two around it: this machine's speed drifts): N images (the bundled pool's
 # 1,000 repeated under distinct ids) in Parquet partitioned by night, three nights, local disk or an in-process S3
 # server; prints per night images/s, the ratio to the bare forward, images/s per core, peak RSS and the time by stage;
 # OUT/night-N.txt holds the run's output and each Spark job's wall time, OUT/night-N-driver.txt the driver's time.

@@ -39,8 +39,9 @@ import static org.apache.spark.sql.functions.sequence;
  * The nightly run at lake scale (bench/nightly-scale.sh): a Parquet pool partitioned by night, N images over three
  * nights (the bundled pool's 1,000 images repeated under distinct ids), on local disk or on an in-process S3 server;
  * each night's `run` (read, decode, extract, score, select, write) timed in this JVM against the bare model forward
- * (the `java-forward` of bench/extract-speed.sh: same model, batch and threads) measured in the same JVM. Prints per
- * night the new images, wall seconds, images/s, the ratio to the bare forward, images/s per core, peak RSS and the
+ * (the `java-forward` of bench/extract-speed.sh: same model, batch and threads) measured in the same JVM before each
+ * night and after the last. Prints per night the new images, wall seconds, images/s, the bare forward bracketing it
+ * (the mean of the measurements before and after), the ratio to it, images/s per core, peak RSS and the
  * executor time by stage; writes per night into OUT the run's printed output with each Spark job's wall time and the
  * gaps between jobs ({@code night-N.txt}), and where the driver thread spent the night ({@code night-N-driver.txt}).
  */
@@ -55,8 +56,13 @@ public final class NightlyScaleBench {
         int cores = Runtime.getRuntime().availableProcessors();
         Path root = Paths.get("").toAbsolutePath();
         Path model = root.resolve("data-samples/model/fmnist_resnet18w16.pt");
-        double forward = bareForward(model, root.resolve("data-samples/pool/images"), 64, cores);
-        System.out.printf(Locale.ROOT, "bare forward (java-forward, batch 64, %d threads): %.1f img/s%n", cores, forward);
+        // this machine's speed drifts by a factor of 1.5 between minutes: the bare forward is measured again before
+        // each night and after the last, and a night is compared with the mean of the two that bracket it
+        BareForward bare = new BareForward(model, root.resolve("data-samples/pool/images"), 64, cores);
+        List<Double> forwards = new ArrayList<>(List.of(bare.rate()));
+        System.out.printf(Locale.ROOT, "bare forward (java-forward, batch 64, %d threads), before night 1: %.1f img/s%n",
+                cores, forwards.get(0));
+        List<String> lines = new ArrayList<>();
 
         S3Proxy proxy = null;
         BlobStoreContext blobs = null;
@@ -91,9 +97,6 @@ public final class NightlyScaleBench {
                     .select("id", "image").cache();
             long k = source.count();
             int perNight = n / nights;
-            System.out.println("| night | new images | total scored | wall s | img/s | ratio to bare forward | img/s per core "
-                    + "| peak RSS MB | executor time by stage |");
-            System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|---|");
             for (int night = 1; night <= nights; night++) {
                 // each night's images: the source images repeated under distinct ids, a few files per core
                 long reps = (perNight + k - 1) / k;
@@ -129,10 +132,20 @@ public final class NightlyScaleBench {
                 }
                 long scored = Long.parseLong(printed.replaceAll("(?s).*; (\\d+) samples scored.*", "$1"));
                 double rate = perNight / secs;
-                System.out.printf(Locale.ROOT, "| %d | %d | %d | %.1f | %.0f | %.2f | %.0f | %.0f | %s |%n", night,
-                        perNight, scored, secs, rate, rate / forward, rate / cores, peakRssMb(), stages.top(6));
+                double peak = peakRssMb();
+                forwards.add(bare.rate());
+                double forward = (forwards.get(night - 1) + forwards.get(night)) / 2;
+                System.out.printf(Locale.ROOT, "bare forward after night %d: %.1f img/s%n", night, forwards.get(night));
+                lines.add(String.format(Locale.ROOT, "| %d | %d | %d | %.1f | %.0f | %.0f | %.2f | %.0f | %.0f | %s |",
+                        night, perNight, scored, secs, rate, forward, rate / forward, rate / cores, peak,
+                        stages.top(6)));
             }
+            System.out.println("| night | new images | total scored | wall s | img/s | bare forward img/s (mean before "
+                    + "and after) | ratio to bare forward | img/s per core | peak RSS MB | executor time by stage |");
+            System.out.println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+            lines.forEach(System.out::println);
         } finally {
+            bare.close();
             spark.stop();
             if (proxy != null) {
                 proxy.stop();
@@ -143,23 +156,44 @@ public final class NightlyScaleBench {
         }
     }
 
-    /** The bare model forward on decoded images, median of 5 rounds after a warm-up (ExtractionSpeedBench). */
-    static double bareForward(Path model, Path images, int batch, int threads) throws Exception {
-        List<FeatureExtractor.Item> items = ExtractionSpeedBench.readAll(images);
-        try (SisomModel m = SisomModel.load(model)) {
+    /**
+     * The bare model forward on decoded images (ExtractionSpeedBench's java-forward): the model loaded and the images
+     * decoded once; each {@link #rate} is the median of 5 rounds after a warm-up.
+     */
+    static final class BareForward implements AutoCloseable {
+        private final SisomModel model;
+        private final int batch;
+        private final int size;
+        private final int count;
+        private final float[] all;
+
+        BareForward(Path modelFile, Path images, int batch, int threads) throws Exception {
+            List<FeatureExtractor.Item> items = ExtractionSpeedBench.readAll(images);
+            model = SisomModel.load(modelFile);
             ai.djl.pytorch.jni.JniUtils.setNumThreads(threads);
-            ImagePreprocessor pre = ImagePreprocessor.forModel(m.metadata(), ImagePreprocessor.Resize.NONE);
-            float[] all = ExtractionSpeedBench.decodeAll(pre, items);
+            ImagePreprocessor pre = ImagePreprocessor.forModel(model.metadata(), ImagePreprocessor.Resize.NONE);
+            all = ExtractionSpeedBench.decodeAll(pre, items);
+            this.batch = batch;
+            size = pre.size();
+            count = items.size();
+        }
+
+        double rate() throws Exception {
             double[] rate = new double[6];
             for (int r = 0; r < rate.length; r++) {
                 long t0 = System.nanoTime();
-                for (int i = 0; i < items.size(); i += batch) {
-                    int bs = Math.min(batch, items.size() - i);
-                    m.forward(java.util.Arrays.copyOfRange(all, i * pre.size(), (i + bs) * pre.size()), bs);
+                for (int i = 0; i < count; i += batch) {
+                    int bs = Math.min(batch, count - i);
+                    model.forward(java.util.Arrays.copyOfRange(all, i * size, (i + bs) * size), bs);
                 }
-                rate[r] = items.size() / ((System.nanoTime() - t0) / 1e9);
+                rate[r] = count / ((System.nanoTime() - t0) / 1e9);
             }
             return ExtractionSpeedBench.median(java.util.Arrays.copyOfRange(rate, 1, rate.length));
+        }
+
+        @Override
+        public void close() {
+            model.close();
         }
     }
 

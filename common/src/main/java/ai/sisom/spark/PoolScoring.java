@@ -71,6 +71,24 @@ public final class PoolScoring {
             }
             requireType(in, c, DataTypes.createArrayType(DataTypes.FloatType));
         }
+        // only what the scorer reads and what passes through: Spark's Row decoder boxes every float of an array
+        // column, and the logits and penultimate arrays a scorer does not need were a third of that work
+        List<String> read = new ArrayList<>(List.of(FeatureTable.ID, FeatureTable.U, FeatureTable.PSEUDO_CLASS,
+                FeatureTable.ENERGY));
+        if (needLogits) {
+            read.add(FeatureTable.LOGITS);
+        }
+        if (needPen) {
+            read.add(FeatureTable.PENULTIMATE);
+        }
+        pass.forEach(f -> read.add(f.name()));
+        Dataset<Row> used = features.select(read.stream().map(c -> features.col("`" + c.replace("`", "``") + "`"))
+                .toArray(org.apache.spark.sql.Column[]::new));
+        in = used.schema();
+        passIdx.clear();
+        for (StructField f : pass) {
+            passIdx.add(in.fieldIndex(f.name()));
+        }
         List<ai.sisom.posthoc.PosthocMethod> extra = ScoreTable.ordered(scorer.extra());
         StructType out = ScoreTable.schema(scorer.extra(), pass);
         Broadcast<SisomScorer> b = spark.sparkContext().broadcast(scorer,
@@ -142,7 +160,7 @@ public final class PoolScoring {
                 return rowsOut;
             });
         };
-        return features.mapPartitions(fn, Encoders.row(out));
+        return used.mapPartitions(fn, Encoders.row(out));
     }
 
     private static void requireType(StructType schema, String column, DataType type) {

@@ -164,7 +164,8 @@ final class ScoreStep {
         Fusion fusion = model.scorer().fusion();
         OodThreshold threshold = model.oodThresholdInUse();
         // written once, then everything reads the written table: no cache of the scores
-        model.transform(features).write().mode(SaveMode.ErrorIfExists).parquet(output.staged("scores"));
+        model.transform(features).write().mode(SaveMode.ErrorIfExists).option(ExtractStep.PARQUET_DICTIONARY, "false")
+                .parquet(output.staged("scores"));
         Dataset<Row> written = spark.read().parquet(output.staged("scores"));
         long n = written.count();
         if (n == 0) {
