@@ -14,7 +14,8 @@ import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SaveMode;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.storage.StorageLevel;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -28,6 +29,7 @@ import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.sha2;
 import static org.apache.spark.sql.functions.count;
 import static org.apache.spark.sql.functions.desc;
+import static org.apache.spark.sql.functions.when;
 
 /** Images -> features/, rejections/ and model.json under a staged output (extract, and run per partition). */
 final class ExtractStep {
@@ -63,44 +65,59 @@ final class ExtractStep {
                        AtomicOutput output, String partitionColumn, Dataset<Row> known) throws IOException {
         var hc = spark.sparkContext().hadoopConfiguration();
         checkModel(settings.modelUri(), hc);
-        // read twice (features, rejections) and too costly to compute twice: kept on the executors' disks, not in
-        // memory, because a task's block is as large as its input split (a Parquet split of small images holds
-        // 100,000s of rows), and unrolling it in memory ran a 1 GB heap out at 333,333 images a night
-        Dataset<Row> all = (known == null ? FeatureExtraction.extract(spark, input, settings).withColumn(REUSED, lit(false))
-                : reusing(spark, input, settings, known)).persist(StorageLevel.DISK_ONLY());
-        try {
-            long reused = known == null ? 0 : all.filter(col(REUSED)).count();
-            all = all.drop(REUSED);
-            Dataset<Row> features = all.filter(col(FeatureTable.REJECTED).isNull()).drop(FeatureTable.REJECTED);
-            Dataset<Row> rejected = all.filter(col(FeatureTable.REJECTED).isNotNull())
-                    .select(col(FeatureTable.ID), col(FeatureTable.REJECTED).as("reason"));
-            // no dictionary: ids, hashes and float features are all distinct, so Parquet's dictionary encoder only
-            // hashes every value and then falls back to plain encoding (a tenth of a task's Java time went there)
-            var writer = features.write().mode(SaveMode.ErrorIfExists).option(PARQUET_DICTIONARY, "false");
-            if (partitionColumn != null) {
-                if (!Arrays.asList(features.columns()).contains(partitionColumn)) {
-                    throw new IllegalArgumentException("partition column '" + partitionColumn + "' is not in the input "
-                            + "(its columns: " + Arrays.toString(input.columns()) + ")");
-                }
-                writer = writer.partitionBy(partitionColumn);
-            }
-            writer.parquet(output.staged("features"));
-            rejected.coalesce(1).write().mode(SaveMode.ErrorIfExists).option("header", "true")
-                    .csv(output.staged("rejections"));
-            copy(spark, ModelCache.jsonUriOf(settings.modelUri()), output.staged("model.json"));
-            JsonFiles.writeText(Fingerprints.model(settings.modelUri(), hc), output.staged(MODEL_FINGERPRINT), hc);
-            long nFeatures = spark.read().parquet(output.staged("features")).count();
-            Dataset<Row> rejections = spark.read().option("header", "true").csv(output.staged("rejections"));
-            List<Row> reasons = rejections.groupBy("reason").agg(count("*").as("n")).orderBy(desc("n")).collectAsList();
-            return new Counts(nFeatures, reasons, rejections.orderBy(FeatureTable.ID).limit(20).collectAsList(), reused);
-        } finally {
-            all.unpersist();
+        if (partitionColumn != null && !Arrays.asList(input.columns()).contains(partitionColumn)) {
+            throw new IllegalArgumentException("partition column '" + partitionColumn + "' is not in the input "
+                    + "(its columns: " + Arrays.toString(input.columns()) + ")");
         }
+        Dataset<Row> all = known == null ? FeatureExtraction.extract(spark, input, settings)
+                : reusing(spark, input, settings, known);
+        // one pass over the model, no cache: the features and the rejected rows are written together, split into two
+        // directories by an outcome column, and the features' directory is then moved into place. A cache (the
+        // output is needed twice) cost a tenth of the tasks' Java time and, in memory, ran a 1 GB heap out.
+        String extracted = output.staged("extracted");
+        var writer = all.withColumn(OUTCOME, when(col(FeatureTable.REJECTED).isNull(), lit(FEATURES))
+                        .otherwise(lit(REJECTIONS))).write().mode(SaveMode.ErrorIfExists)
+                // no dictionary: ids, hashes and float features are all distinct, so Parquet's dictionary encoder
+                // only hashes every value and then falls back to plain encoding
+                .option(PARQUET_DICTIONARY, "false");
+        writer = partitionColumn == null ? writer.partitionBy(OUTCOME) : writer.partitionBy(OUTCOME, partitionColumn);
+        writer.parquet(extracted);
+        FileSystem fs = new Path(extracted).getFileSystem(hc);
+        Path extractedFeatures = new Path(extracted, OUTCOME + "=" + FEATURES);
+        Path extractedRejections = new Path(extracted, OUTCOME + "=" + REJECTIONS);
+        Path features = new Path(output.staged("features"));
+        if (fs.exists(extractedFeatures)) {
+            if (!fs.rename(extractedFeatures, features)) {
+                throw new IOException("could not move " + extractedFeatures + " to " + features);
+            }
+        } else {   // every item rejected: an empty feature table that still has the columns
+            var empty = spark.createDataFrame(List.of(), all.schema()).write().mode(SaveMode.ErrorIfExists);
+            (partitionColumn == null ? empty : empty.partitionBy(partitionColumn)).parquet(features.toString());
+        }
+        Dataset<Row> rejected = fs.exists(extractedRejections)
+                ? spark.read().parquet(extractedRejections.toString()).select(col(FeatureTable.ID),
+                        col(FeatureTable.REJECTED).as("reason"))
+                : spark.createDataFrame(List.of(), new StructType().add(FeatureTable.ID, DataTypes.StringType)
+                        .add("reason", DataTypes.StringType));
+        rejected.coalesce(1).write().mode(SaveMode.ErrorIfExists).option("header", "true")
+                .csv(output.staged("rejections"));
+        fs.delete(new Path(extracted), true);
+        long reused = known == null ? 0 : reusedCount(input, known);
+        copy(spark, ModelCache.jsonUriOf(settings.modelUri()), output.staged("model.json"));
+        JsonFiles.writeText(Fingerprints.model(settings.modelUri(), hc), output.staged(MODEL_FINGERPRINT), hc);
+        long nFeatures = spark.read().parquet(features.toString()).count();
+        Dataset<Row> rejections = spark.read().option("header", "true").csv(output.staged("rejections"));
+        List<Row> reasons = rejections.groupBy("reason").agg(count("*").as("n")).orderBy(desc("n")).collectAsList();
+        return new Counts(nFeatures, reasons, rejections.orderBy(FeatureTable.ID).limit(20).collectAsList(), reused);
     }
+
+    /** The column of the one-pass write that splits features from rejected rows, and its two values. */
+    private static final String OUTCOME = "sisom_outcome";
+    private static final String FEATURES = "features";
+    private static final String REJECTIONS = "rejected";
 
     /** The Parquet writer's setting (passed through the write's options) for dictionary encoding. */
     static final String PARQUET_DICTIONARY = "parquet.enable.dictionary";
-    private static final String REUSED = "_sisom_reused";
     private static final List<String> COMPUTED = List.of(FeatureTable.LOGITS, FeatureTable.PSEUDO_CLASS,
             FeatureTable.ENERGY, FeatureTable.PENULTIMATE, FeatureTable.U);
 
@@ -110,23 +127,20 @@ final class ExtractStep {
      */
     private static Dataset<Row> reusing(SparkSession spark, Dataset<Row> input, FeatureExtraction.Settings settings,
                                         Dataset<Row> known) {
-        Dataset<Row> hashed = Arrays.asList(input.columns()).contains(FeatureTable.CONTENT_HASH) ? input
-                : input.withColumn(FeatureTable.CONTENT_HASH, sha2(col(ImageSources.IMAGE), 256));
-        List<Column> k = new ArrayList<>(List.of(col(FeatureTable.CONTENT_HASH).as("_k_hash")));
+        Dataset<Row> hashed = hashed(input);
+        List<Column> k = new ArrayList<>(List.of(col(FeatureTable.CONTENT_HASH).as(KNOWN_HASH)));
         COMPUTED.forEach(c -> k.add(col(c).as("_k_" + c)));
         Dataset<Row> byHash = known.filter(col(FeatureTable.CONTENT_HASH).isNotNull())
                 .dropDuplicates(FeatureTable.CONTENT_HASH).select(k.toArray(new Column[0]));
-        Dataset<Row> joined = hashed.join(byHash, hashed.col(FeatureTable.CONTENT_HASH).equalTo(byHash.col("_k_hash")),
+        Dataset<Row> joined = hashed.join(byHash, hashed.col(FeatureTable.CONTENT_HASH).equalTo(byHash.col(KNOWN_HASH)),
                 "left");
-        Dataset<Row> fresh = joined.filter(col("_k_hash").isNull()).select(Arrays.stream(hashed.columns())
+        Dataset<Row> fresh = joined.filter(col(KNOWN_HASH).isNull()).select(Arrays.stream(hashed.columns())
                 .map(c -> joined.col(c)).toArray(Column[]::new));
-        Dataset<Row> extracted = FeatureExtraction.extract(spark, fresh, settings).withColumn(REUSED, lit(false));
+        Dataset<Row> extracted = FeatureExtraction.extract(spark, fresh, settings);
         // the reused rows in the extraction output's layout: the earlier features, this input's id and columns
         List<Column> out = new ArrayList<>();
         for (String c : extracted.columns()) {
-            if (c.equals(REUSED)) {
-                out.add(lit(true).as(REUSED));
-            } else if (COMPUTED.contains(c)) {
+            if (COMPUTED.contains(c)) {
                 out.add(col("_k_" + c).as(c));
             } else if (c.equals(FeatureTable.REJECTED)) {
                 out.add(lit(null).cast("string").as(c));
@@ -134,8 +148,24 @@ final class ExtractStep {
                 out.add(col(c));
             }
         }
-        return extracted.unionByName(joined.filter(col("_k_hash").isNotNull()).select(out.toArray(new Column[0])));
+        return extracted.unionByName(joined.filter(col(KNOWN_HASH).isNotNull()).select(out.toArray(new Column[0])));
     }
+
+    /** How many rows of {@code input} {@link #reusing} takes from {@code known}: the hashes alone, no network pass. */
+    private static long reusedCount(Dataset<Row> input, Dataset<Row> known) {
+        Dataset<Row> hashed = hashed(input);
+        Dataset<Row> hashes = known.filter(col(FeatureTable.CONTENT_HASH).isNotNull())
+                .select(col(FeatureTable.CONTENT_HASH).as(KNOWN_HASH)).distinct();
+        return hashed.join(hashes, hashed.col(FeatureTable.CONTENT_HASH).equalTo(hashes.col(KNOWN_HASH)), "left_semi")
+                .count();
+    }
+
+    private static Dataset<Row> hashed(Dataset<Row> input) {
+        return Arrays.asList(input.columns()).contains(FeatureTable.CONTENT_HASH) ? input
+                : input.withColumn(FeatureTable.CONTENT_HASH, sha2(col(ImageSources.IMAGE), 256));
+    }
+
+    private static final String KNOWN_HASH = "_k_hash";
 
     /**
      * Reads the model's metadata and loads the model once on the driver, so that a missing, corrupt or
