@@ -177,6 +177,12 @@ class ExtractJobTest {
         String viaParquet = tmp.resolve("fp").toString();
         runJob(extractArgs(parquet + "/data", "parquet", viaParquet, "sisom.input.labeled=true"));
 
+        // one pass writes the features and the rejected rows together, split by an outcome column that stays out
+        for (String out : List.of(viaManifest, viaParquet)) {
+            assertFalse(Files.exists(Paths.get(out, "extracted")), out);
+            assertFalse(List.of(spark.read().parquet(out + "/features").columns()).contains("sisom_outcome"), out);
+        }
+        assertEquals(8, spark.read().parquet(viaManifest + "/features").count());
         Map<String, Row> a = byId(viaManifest + "/features");
         Map<String, Row> b = byId(viaParquet + "/features");
         assertEquals(a.keySet(), b.keySet());
@@ -192,6 +198,17 @@ class ExtractJobTest {
             assertEquals(a.get(id).getString(a.get(id).fieldIndex("label")), b.get(id).getString(b.get(id).fieldIndex("label")),
                     "the label passes through");
         }
+    }
+
+    @Test
+    void anInputColumnNamedLikeTheExtractionsOwnIsRefusedByName() throws Exception {
+        String in = tmp.resolve("in").toString();
+        spark.read().parquet(root.resolve("data-samples/pool/parquet/data").toString()).limit(3)
+                .withColumn("sisom_outcome", org.apache.spark.sql.functions.lit("mine")).write().parquet(in);
+        Exception e = assertThrows(Exception.class, () -> SisomJob.run(extractArgs(in, "parquet",
+                tmp.resolve("out").toString()), new PrintStream(new ByteArrayOutputStream())));
+        assertTrue(String.valueOf(e.getMessage()).contains("'sisom_outcome'"), e.getMessage());
+        assertFalse(Files.exists(tmp.resolve("out")));
     }
 
     private Map<String, Row> byId(String path) {

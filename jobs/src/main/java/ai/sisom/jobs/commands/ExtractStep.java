@@ -69,6 +69,10 @@ final class ExtractStep {
             throw new IllegalArgumentException("partition column '" + partitionColumn + "' is not in the input "
                     + "(its columns: " + Arrays.toString(input.columns()) + ")");
         }
+        if (Arrays.asList(input.columns()).contains(OUTCOME)) {
+            throw new IllegalArgumentException("the input has a column '" + OUTCOME + "', a name the extraction "
+                    + "reserves for itself: rename or drop it");
+        }
         Dataset<Row> all = known == null ? FeatureExtraction.extract(spark, input, settings)
                 : reusing(spark, input, settings, known);
         // one pass over the model, no cache: the features and the rejected rows are written together, split into two
