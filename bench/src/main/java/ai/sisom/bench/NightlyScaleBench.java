@@ -56,8 +56,8 @@ public final class NightlyScaleBench {
         int cores = Runtime.getRuntime().availableProcessors();
         Path root = Paths.get("").toAbsolutePath();
         Path model = root.resolve("data-samples/model/fmnist_resnet18w16.pt");
-        // this machine's speed drifts by a factor of 1.5 between minutes: the bare forward is measured again before
-        // each night and after the last, and a night is compared with the mean of the two that bracket it
+        // this machine's speed drifts within minutes (2.7x within one run): the bare forward is measured again
+        // before each night and after the last, and a night is compared with the mean of the two that bracket it
         BareForward bare = new BareForward(model, root.resolve("data-samples/pool/images"), 64, cores);
         List<Double> forwards = new ArrayList<>(List.of(bare.rate()));
         System.out.printf(Locale.ROOT, "bare forward (java-forward, batch 64, %d threads), before night 1: %.1f img/s%n",

@@ -190,6 +190,6 @@ final class ScoreColumns {
 
     /** A column by its exact name (dots and all). */
     static Column col(String name) {
-        return org.apache.spark.sql.functions.col("`" + name.replace("`", "``") + "`");
+        return ai.sisom.spark.SparkColumns.byName(name);
     }
 }

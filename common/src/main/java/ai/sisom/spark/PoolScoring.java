@@ -52,13 +52,11 @@ public final class PoolScoring {
         requireType(in, FeatureTable.ENERGY, DataTypes.DoubleType);
         requireType(in, FeatureTable.U, DataTypes.createArrayType(DataTypes.FloatType));
         List<StructField> pass = new ArrayList<>();
-        List<Integer> passIdx = new ArrayList<>();
-        for (int i = 0; i < in.fields().length; i++) {
-            String n = in.fields()[i].name();
+        for (StructField f : in.fields()) {
+            String n = f.name();
             if (!ScoreTable.DROPPED.contains(n) && !n.equals(FeatureTable.ID) && !n.equals(FeatureTable.PSEUDO_CLASS)
                     && !n.equals(FeatureTable.ENERGY)) {
-                pass.add(in.fields()[i]);
-                passIdx.add(i);
+                pass.add(f);
             }
         }
         boolean needLogits = scorer.needsLogits();
@@ -82,24 +80,20 @@ public final class PoolScoring {
             read.add(FeatureTable.PENULTIMATE);
         }
         pass.forEach(f -> read.add(f.name()));
-        Dataset<Row> used = features.select(read.stream().map(c -> features.col("`" + c.replace("`", "``") + "`"))
+        Dataset<Row> used = features.select(read.stream().map(SparkColumns::byName)
                 .toArray(org.apache.spark.sql.Column[]::new));
-        in = used.schema();
-        passIdx.clear();
-        for (StructField f : pass) {
-            passIdx.add(in.fieldIndex(f.name()));
-        }
+        StructType cols = used.schema();
         List<ai.sisom.posthoc.PosthocMethod> extra = ScoreTable.ordered(scorer.extra());
         StructType out = ScoreTable.schema(scorer.extra(), pass);
         Broadcast<SisomScorer> b = spark.sparkContext().broadcast(scorer,
                 scala.reflect.ClassTag$.MODULE$.apply(SisomScorer.class));
-        int idIdx = in.fieldIndex(FeatureTable.ID);
-        int uIdx = in.fieldIndex(FeatureTable.U);
-        int classIdx = in.fieldIndex(FeatureTable.PSEUDO_CLASS);
-        int energyIdx = in.fieldIndex(FeatureTable.ENERGY);
-        int logitsIdx = needLogits ? in.fieldIndex(FeatureTable.LOGITS) : -1;
-        int penIdx = needPen ? in.fieldIndex(FeatureTable.PENULTIMATE) : -1;
-        int[] p = passIdx.stream().mapToInt(Integer::intValue).toArray();
+        int idIdx = cols.fieldIndex(FeatureTable.ID);
+        int uIdx = cols.fieldIndex(FeatureTable.U);
+        int classIdx = cols.fieldIndex(FeatureTable.PSEUDO_CLASS);
+        int energyIdx = cols.fieldIndex(FeatureTable.ENERGY);
+        int logitsIdx = needLogits ? cols.fieldIndex(FeatureTable.LOGITS) : -1;
+        int penIdx = needPen ? cols.fieldIndex(FeatureTable.PENULTIMATE) : -1;
+        int[] p = pass.stream().mapToInt(f -> cols.fieldIndex(f.name())).toArray();
         MapPartitionsFunction<Row, Row> fn = rows -> {
             SisomScorer s = b.value();
             Device device = binding.device();

@@ -8,6 +8,11 @@ import static org.apache.spark.sql.functions.expr;
 public final class SparkColumns {
     private SparkColumns() {}
 
+    /** A column by its exact name (dots and all). */
+    public static Column byName(String name) {
+        return org.apache.spark.sql.functions.col("`" + name.replace("`", "``") + "`");
+    }
+
     /**
      * {@link ai.sisom.scoring.JointEnergy#score} over an array-of-logits column: {@code sum_k log(1 + exp(l_k))}
      * with the same overflow-safe softplus.
