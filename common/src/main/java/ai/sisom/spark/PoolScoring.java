@@ -69,40 +69,38 @@ public final class PoolScoring {
             }
             requireType(in, c, DataTypes.createArrayType(DataTypes.FloatType));
         }
-        // only what the scorer reads and what passes through: Spark's Row decoder boxes every float of an array
-        // column, and the logits and penultimate arrays a scorer does not need were a third of that work
-        List<String> read = new ArrayList<>(List.of(FeatureTable.ID, FeatureTable.U, FeatureTable.PSEUDO_CLASS,
-                FeatureTable.ENERGY));
-        if (needLogits) {
-            read.add(FeatureTable.LOGITS);
-        }
-        if (needPen) {
-            read.add(FeatureTable.PENULTIMATE);
-        }
-        pass.forEach(f -> read.add(f.name()));
-        Dataset<Row> used = features.select(read.stream().map(SparkColumns::byName)
-                .toArray(org.apache.spark.sql.Column[]::new));
-        StructType cols = used.schema();
+        // what the scorer reads as a bean, whose float[] properties Spark fills with one copy per array; a Row would
+        // box every float (Spark's Row decoder builds a Seq of Float objects), which was about half of scoring's time.
+        // The pass-through columns come along as a Row (the id again, so that the struct is never empty).
+        org.apache.spark.sql.Column none = org.apache.spark.sql.functions.lit(null)
+                .cast(DataTypes.createArrayType(DataTypes.FloatType, false));
+        org.apache.spark.sql.Column scored = org.apache.spark.sql.functions.struct(
+                SparkColumns.byName(FeatureTable.ID).as("id"), SparkColumns.byName(FeatureTable.U).as("u"),
+                SparkColumns.byName(FeatureTable.PSEUDO_CLASS).as("pseudoClass"),
+                SparkColumns.byName(FeatureTable.ENERGY).as("energy"),
+                (needLogits ? SparkColumns.byName(FeatureTable.LOGITS) : none).as("logits"),
+                (needPen ? SparkColumns.byName(FeatureTable.PENULTIMATE) : none).as("penultimate"));
+        List<org.apache.spark.sql.Column> passCols = new ArrayList<>(List.of(SparkColumns.byName(FeatureTable.ID)));
+        pass.forEach(f -> passCols.add(SparkColumns.byName(f.name())));
+        Dataset<Row> used = features.select(scored.as("_1"), org.apache.spark.sql.functions.struct(
+                passCols.toArray(org.apache.spark.sql.Column[]::new)).as("_2"));
+        StructType passSchema = (StructType) used.schema().apply("_2").dataType();
+        Dataset<scala.Tuple2<Input, Row>> typed = used.as(Encoders.tuple(Encoders.bean(Input.class),
+                Encoders.row(passSchema)));
         List<ai.sisom.posthoc.PosthocMethod> extra = ScoreTable.ordered(scorer.extra());
         StructType out = ScoreTable.schema(scorer.extra(), pass);
         Broadcast<SisomScorer> b = spark.sparkContext().broadcast(scorer,
                 scala.reflect.ClassTag$.MODULE$.apply(SisomScorer.class));
-        int idIdx = cols.fieldIndex(FeatureTable.ID);
-        int uIdx = cols.fieldIndex(FeatureTable.U);
-        int classIdx = cols.fieldIndex(FeatureTable.PSEUDO_CLASS);
-        int energyIdx = cols.fieldIndex(FeatureTable.ENERGY);
-        int logitsIdx = needLogits ? cols.fieldIndex(FeatureTable.LOGITS) : -1;
-        int penIdx = needPen ? cols.fieldIndex(FeatureTable.PENULTIMATE) : -1;
-        int[] p = pass.stream().mapToInt(f -> cols.fieldIndex(f.name())).toArray();
-        MapPartitionsFunction<Row, Row> fn = rows -> {
+        int passed = pass.size();
+        MapPartitionsFunction<scala.Tuple2<Input, Row>, Row> fn = rows -> {
             SisomScorer s = b.value();
             Device device = binding.device();
             List<String> names = s.reference().classNames();
             int d = s.reference().set().dimension();
             return new Batches<>(rows, () -> {
-                List<Row> batch = new ArrayList<>(BATCH);
+                List<scala.Tuple2<Input, Row>> batch = new ArrayList<>(BATCH);
                 while (batch.size() < BATCH && rows.hasNext()) {
-                    batch.add(rows.next());
+                    batch.add(decoded(rows));
                 }
                 int n = batch.size();
                 float[] u = new float[n * d];
@@ -111,9 +109,9 @@ public final class PoolScoring {
                 float[][] logits = needLogits ? new float[n][] : null;
                 float[][] pen = needPen ? new float[n][] : null;
                 for (int i = 0; i < n; i++) {
-                    Row r = batch.get(i);
-                    String id = r.getString(idIdx);
-                    float[] ui = FeatureTable.floats(r, uIdx);
+                    Input r = batch.get(i)._1();
+                    String id = r.getId();
+                    float[] ui = r.getU();
                     if (ui.length != d) {
                         throw new IllegalArgumentException("sample '" + id + "' has " + ui.length
                                 + " features, the reference has " + d);
@@ -125,36 +123,76 @@ public final class PoolScoring {
                         }
                     }
                     System.arraycopy(ui, 0, u, i * d, d);
-                    pc[i] = r.getInt(classIdx);
-                    e[i] = r.getDouble(energyIdx);
+                    pc[i] = r.getPseudoClass();
+                    e[i] = r.getEnergy();
                     if (!Double.isFinite(e[i])) {
                         throw new IllegalArgumentException("sample '" + id + "' has a non-finite energy: " + e[i]);
                     }
                     if (needLogits) {
-                        logits[i] = FeatureTable.floats(r, logitsIdx);
+                        logits[i] = r.getLogits();
                     }
                     if (needPen) {
-                        pen[i] = FeatureTable.floats(r, penIdx);
+                        pen[i] = r.getPenultimate();
                     }
                 }
-                SisomScorer.Scored[] scored = s.scoreBatch(u, n, pc, e, logits, pen, device);
+                SisomScorer.Scored[] scoredBatch = s.scoreBatch(u, n, pc, e, logits, pen, device);
                 List<Row> rowsOut = new ArrayList<>(n);
                 for (int i = 0; i < n; i++) {
-                    Row r = batch.get(i);
-                    Object[] passValues = new Object[extra.size() + p.length];
+                    Row r = batch.get(i)._2();
+                    Object[] passValues = new Object[extra.size() + passed];
                     for (int k = 0; k < extra.size(); k++) {
-                        passValues[k] = scored[i].posthoc(extra.get(k));
+                        passValues[k] = scoredBatch[i].posthoc(extra.get(k));
                     }
-                    for (int k = 0; k < p.length; k++) {
-                        passValues[extra.size() + k] = r.get(p[k]);
+                    for (int k = 0; k < passed; k++) {
+                        passValues[extra.size() + k] = r.get(k + 1);
                     }
-                    rowsOut.add(ScoreTable.LAYOUT.row(new ScoreTable.Entry(r.getString(idIdx), pc[i], names.get(pc[i]),
-                            e[i], scored[i]), passValues));
+                    rowsOut.add(ScoreTable.LAYOUT.row(new ScoreTable.Entry(batch.get(i)._1().getId(), pc[i],
+                            names.get(pc[i]), e[i], scoredBatch[i]), passValues));
                 }
                 return rowsOut;
             });
         };
-        return used.mapPartitions(fn, Encoders.row(out));
+        return typed.mapPartitions(fn, Encoders.row(out));
+    }
+
+    /**
+     * The next row; a null inside a feature array fails in Spark's decoder, before any code of ours sees the row, so
+     * that failure is turned into a message that names the columns.
+     */
+    private static <T> T decoded(java.util.Iterator<T> rows) {
+        try {
+            return rows.next();
+        } catch (RuntimeException e) {
+            if (String.valueOf(e.getMessage()).contains("NOT_NULL_ASSERT_VIOLATION")) {
+                throw new IllegalArgumentException("a row of the feature table has a null pseudo class or energy, "
+                        + "or a null inside its '" + FeatureTable.U + "', '" + FeatureTable.LOGITS + "' or '"
+                        + FeatureTable.PENULTIMATE + "' array: is it the output of extract?", e);
+            }
+            throw e;
+        }
+    }
+
+    /** What the scorer reads of one feature row (a bean: Spark decodes its arrays without boxing). */
+    public static final class Input implements java.io.Serializable {
+        private String id;
+        private float[] u;
+        private int pseudoClass;
+        private double energy;
+        private float[] logits;
+        private float[] penultimate;
+
+        public String getId() { return id; }
+        public void setId(String id) { this.id = id; }
+        public float[] getU() { return u; }
+        public void setU(float[] u) { this.u = u; }
+        public int getPseudoClass() { return pseudoClass; }
+        public void setPseudoClass(int pseudoClass) { this.pseudoClass = pseudoClass; }
+        public double getEnergy() { return energy; }
+        public void setEnergy(double energy) { this.energy = energy; }
+        public float[] getLogits() { return logits; }
+        public void setLogits(float[] logits) { this.logits = logits; }
+        public float[] getPenultimate() { return penultimate; }
+        public void setPenultimate(float[] penultimate) { this.penultimate = penultimate; }
     }
 
     private static void requireType(StructType schema, String column, DataType type) {

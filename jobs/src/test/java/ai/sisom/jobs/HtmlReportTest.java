@@ -103,6 +103,26 @@ class HtmlReportTest {
         // self-contained: nothing fetched from elsewhere
         assertFalse(Pattern.compile("(src|href)=\"(?!data:)").matcher(html).find(), "external reference in the report");
         assertEquals(3, html.split("<svg ", -1).length - 1, "histograms of r, energy and the OOD metric");
+        // each bar holds the pool samples of its bin, the range split into equal bins from the smallest to the largest
+        List<Row> scores = spark.read().parquet(results.resolve("scores").toString())
+                .select("r", "energy", "ood_metric").collectAsList();
+        java.util.regex.Matcher figure = Pattern.compile("<svg .*?</svg>").matcher(html);
+        for (int k = 0; k < 3; k++) {
+            assertTrue(figure.find());
+            java.util.regex.Matcher bar = Pattern.compile("<title>(\\d+)</title>").matcher(figure.group());
+            List<Long> bars = new ArrayList<>();
+            while (bar.find()) {
+                bars.add(Long.parseLong(bar.group(1)));
+            }
+            int column = k;
+            double lo = scores.stream().mapToDouble(r -> r.getDouble(column)).min().orElseThrow();
+            double hi = scores.stream().mapToDouble(r -> r.getDouble(column)).max().orElseThrow();
+            long[] binned = new long[bars.size()];
+            for (Row r : scores) {
+                binned[(int) Math.min(binned.length - 1, Math.floor((r.getDouble(column) - lo) / ((hi - lo) / binned.length)))]++;
+            }
+            assertEquals(java.util.Arrays.stream(binned).boxed().toList(), bars, "the bars of histogram " + k);
+        }
         Map<String, Object> summary = JsonFiles.read(results.resolve("summary.json").toString(),
                 spark.sparkContext().hadoopConfiguration());
         @SuppressWarnings("unchecked")

@@ -204,6 +204,31 @@ class SparkMlApiTest {
         assertTrue(all.contains("'" + id + "'") && all.contains("non-finite") && all.contains("u[3]"), all);
     }
 
+    @Test
+    void aPoolRowWithANullInsideItsFeaturesFailsTheJobNamingTheColumn() {
+        SisomScoringModel model = new SisomEstimator().setSteepness("layer1:1,layer2:1,layer3:1,avgpool:1")
+                .fit(labeled);
+        List<Row> rows = new java.util.ArrayList<>(pool.limit(20).collectAsList());
+        Row r = rows.get(4);
+        int ui = r.fieldIndex("u");
+        List<Float> u = new java.util.ArrayList<>(r.getList(ui));
+        u.set(2, null);
+        Object[] v = new Object[r.length()];
+        for (int i = 0; i < v.length; i++) {
+            v[i] = i == ui ? scala.collection.JavaConverters.asScalaBuffer(u).toList() : r.get(i);
+        }
+        rows.set(4, org.apache.spark.sql.RowFactory.create(v));
+        org.apache.spark.sql.types.StructType schema = new org.apache.spark.sql.types.StructType();
+        for (var f : pool.schema().fields()) {
+            schema = schema.add(f.name(), f.name().equals("u") ? org.apache.spark.sql.types.DataTypes.createArrayType(
+                    org.apache.spark.sql.types.DataTypes.FloatType, true) : f.dataType(), f.nullable(), f.metadata());
+        }
+        Dataset<Row> bad = spark.createDataFrame(rows, schema);
+        Exception e = assertThrows(Exception.class, () -> model.transform(bad).collectAsList());
+        String all = e.toString() + (e.getCause() == null ? "" : e.getCause().toString());
+        assertTrue(all.contains("a null inside its 'u'"), all);
+    }
+
     private static org.apache.spark.sql.types.StructType stripMetadata(Dataset<Row> df) {
         org.apache.spark.sql.types.StructType s = new org.apache.spark.sql.types.StructType();
         for (var f : df.schema().fields()) {

@@ -36,7 +36,6 @@ import static org.apache.spark.sql.functions.asc;
 import static org.apache.spark.sql.functions.broadcast;
 import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.collect_set;
-import static org.apache.spark.sql.functions.countDistinct;
 import static org.apache.spark.sql.functions.desc;
 import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.row_number;
@@ -65,14 +64,14 @@ final class ScoreStep {
      *
      * @param duplicates  id, the unit it was dropped from, the unit kept (null outside the nightly run), same_image
      * @param sameContent content_hash, ids (groups of two or more different ids with identical bytes)
+     * @param cached      what close() frees
      */
     record Deduplicated(Dataset<Row> unique, long duplicateRows, Dataset<Row> duplicates, long sameContentGroups,
-                        Dataset<Row> sameContent) implements AutoCloseable {
-        /** Frees the two cached tables: a session that runs many jobs (tests, a notebook) must not keep them. */
+                        Dataset<Row> sameContent, List<Dataset<Row>> cached) implements AutoCloseable {
+        /** Frees the cached tables: a session that runs many jobs (tests, a notebook) must not keep them. */
         @Override
         public void close() {
-            duplicates.unpersist();
-            sameContent.unpersist();
+            cached.forEach(Dataset::unpersist);
         }
     }
 
@@ -85,7 +84,22 @@ final class ScoreStep {
         if (!hashed) {
             f = f.withColumn(FeatureTable.CONTENT_HASH, lit(null).cast("string"));
         }
-        Dataset<Row> twice = f.groupBy(FeatureTable.ID).count().filter(col("count").gt(1)).select(FeatureTable.ID);
+        // the ids seen more than once, cached: the usual night has none, and then scoring reads the features as they
+        // are instead of scanning them twice (the kept rows, the ranked duplicates) and grouping the ids again
+        Dataset<Row> twice = f.groupBy(FeatureTable.ID).count().filter(col("count").gt(1)).select(FeatureTable.ID)
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        // groups of ids with the same bytes: collect_set is distinct already, so its size is the number of ids
+        Dataset<Row> same = f.filter(col(FeatureTable.CONTENT_HASH).isNotNull())
+                .groupBy(FeatureTable.CONTENT_HASH).agg(collect_set(col(FeatureTable.ID)).as("ids"))
+                .filter(org.apache.spark.sql.functions.size(col("ids")).gt(1))
+                .select(col(FeatureTable.CONTENT_HASH), sort_array(col("ids")).as("ids"))
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        long sameGroups = same.count();
+        if (twice.count() == 0) {
+            Dataset<Row> none = twice.select(col(FeatureTable.ID), lit(null).cast("string").as("unit"),
+                    lit(null).cast("string").as("kept_unit"), lit(false).as("same_image"));
+            return new Deduplicated(f.drop(UNIT, UNIT_ORDER), 0, none, sameGroups, same, List.of(twice, same));
+        }
         WindowSpec first = Window.partitionBy(FeatureTable.ID).orderBy(col(UNIT_ORDER), col(FeatureTable.CONTENT_HASH)
                 .asc_nulls_last());
         Dataset<Row> ranked = f.join(broadcast(twice), FeatureTable.ID)
@@ -97,11 +111,8 @@ final class ScoreStep {
         Dataset<Row> dropped = ranked.filter(col("_rank").gt(1)).select(col(FeatureTable.ID), col(UNIT).as("unit"),
                 col("_kept_unit").as("kept_unit"), col(FeatureTable.CONTENT_HASH).eqNullSafe(col("_kept_hash"))
                         .as("same_image")).persist(StorageLevel.MEMORY_AND_DISK());
-        Dataset<Row> same = f.filter(col(FeatureTable.CONTENT_HASH).isNotNull())
-                .groupBy(FeatureTable.CONTENT_HASH).agg(countDistinct(col(FeatureTable.ID)).as("n"),
-                        sort_array(collect_set(col(FeatureTable.ID))).as("ids"))
-                .filter(col("n").gt(1)).select(FeatureTable.CONTENT_HASH, "ids").persist(StorageLevel.MEMORY_AND_DISK());
-        return new Deduplicated(unique.drop(UNIT, UNIT_ORDER), dropped.count(), dropped, same.count(), same);
+        return new Deduplicated(unique.drop(UNIT, UNIT_ORDER), dropped.count(), dropped, sameGroups, same,
+                List.of(twice, same, dropped));
     }
 
     /** duplicates/ (CSV) into the staged output and the counts with a few examples into the summary. */
@@ -167,12 +178,17 @@ final class ScoreStep {
         model.transform(features).write().mode(SaveMode.ErrorIfExists).option(ExtractStep.PARQUET_DICTIONARY, "false")
                 .parquet(output.staged("scores"));
         Dataset<Row> written = spark.read().parquet(output.staged("scores"));
-        long n = written.count();
+        // the counts in one pass over the scores: each Spark job costs a tenth of a second or more on a small night
+        Row counts = written.agg(org.apache.spark.sql.functions.count(lit(1)),
+                org.apache.spark.sql.functions.count(org.apache.spark.sql.functions.when(col(ScoreTable.D_OUT_ZERO), 1)),
+                org.apache.spark.sql.functions.count(org.apache.spark.sql.functions.when(col(ScoreTable.OOD_FLAG), 1)))
+                .first();
+        long n = counts.getLong(0);
         if (n == 0) {
             throw new IllegalArgumentException("no sample could be scored (every pool item was rejected): the "
                     + "previous result is kept");
         }
-        long zero = written.filter(col(ScoreTable.D_OUT_ZERO)).count();
+        long zero = counts.getLong(1);
         Dataset<Row> selection = switch (o.selection()) {
             case GREEDY -> model.selectGreedy(written, features, o.candidateFactor());
             case CORESET -> model.selectCoreSet(written, features, o.candidateFactor());
@@ -181,7 +197,9 @@ final class ScoreStep {
         };
         selection.coalesce(1).write().mode(SaveMode.ErrorIfExists).parquet(output.staged("selection"));
         Dataset<Row> queue = spark.read().parquet(output.staged("selection"));
-        long selected = queue.count();
+        // the queue is small (q rows, all of which the report shows): its counts come from one collect
+        List<Row> queued = queue.select(ScoreTable.PSEUDO_LABEL, ScoreTable.OOD_FLAG).collectAsList();
+        long selected = queued.size();
         csv(queue.orderBy(ScoreTable.RANK), ScoreTable.SELECTION_CSV, output.staged("selection-csv"));
         long flagged = 0;
         Map<String, Object> s = new LinkedHashMap<>();
@@ -193,14 +211,14 @@ final class ScoreStep {
         if (threshold != null) {
             model.flagged(written).write().mode(SaveMode.ErrorIfExists).parquet(output.staged("ood"));
             Dataset<Row> ood = spark.read().parquet(output.staged("ood"));
-            flagged = ood.count();
+            flagged = counts.getLong(2);
             csv(ood.orderBy(ScoreTable.OOD_RANK), ScoreTable.OOD_CSV, output.staged("ood-csv"));
             s.put("flagged", flagged);
             s.put("oodGate", o.gate());
             s.put("oodThreshold", threshold.toMap());
             s.put("oodThresholdDescription", threshold.describe());
             // what the gate changed: how many flagged samples the same queue would hold without it
-            s.put("queueFlagged", queue.filter(col(ScoreTable.OOD_FLAG)).count());
+            s.put("queueFlagged", queued.stream().filter(r -> !r.isNullAt(1) && r.getBoolean(1)).count());
             s.put("ungatedTopQFlagged", written.orderBy(desc(ScoreTable.SCORE), asc(ScoreTable.ID)).limit(o.q())
                     .filter(col(ScoreTable.OOD_FLAG)).count());
         } else {
@@ -208,8 +226,7 @@ final class ScoreStep {
         }
         s.put("classBalance", o.balance().label());
         Map<String, Long> byClass = new TreeMap<>();
-        queue.groupBy(ScoreTable.PSEUDO_LABEL).count().collectAsList()
-                .forEach(r -> byClass.put(r.getString(0), r.getLong(1)));
+        queued.forEach(r -> byClass.merge(r.getString(0), 1L, Long::sum));
         s.put("queueByClass", byClass);
         s.put("score", fusion.score().name().toLowerCase(Locale.ROOT));
         var st = ref.stats();

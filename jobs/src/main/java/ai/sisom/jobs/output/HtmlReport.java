@@ -26,7 +26,12 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import static org.apache.spark.sql.functions.array;
 import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.explode;
+import static org.apache.spark.sql.functions.floor;
+import static org.apache.spark.sql.functions.least;
+import static org.apache.spark.sql.functions.lit;
 import static org.apache.spark.sql.functions.isnan;
 import static org.apache.spark.sql.functions.not;
 import static org.apache.spark.sql.functions.sum;
@@ -133,12 +138,14 @@ public final class HtmlReport {
             h.append("</div>");
         }
         h.append("<h2>Distributions</h2>");
-        h.append(histogram(scores, ScoreTable.R, "distance ratio r", "r_avg", (Double) summary.get("rAvg")));
-        h.append(histogram(scores, ScoreTable.ENERGY, "energy E", "mu_E", (Double) summary.get("muE")));
+        List<Histogram> hs = new ArrayList<>(List.of(
+                new Histogram(ScoreTable.R, "distance ratio r", "r_avg", (Double) summary.get("rAvg")),
+                new Histogram(ScoreTable.ENERGY, "energy E", "mu_E", (Double) summary.get("muE"))));
         if (threshold != null) {
-            h.append(histogram(scores, ScoreTable.OOD_METRIC, "OOD metric " + threshold.get("metric")
+            hs.add(new Histogram(ScoreTable.OOD_METRIC, "OOD metric " + threshold.get("metric")
                     + " (flagged above the line)", "threshold", ((Number) threshold.get("value")).doubleValue()));
         }
+        histograms(scores, hs).forEach(h::append);
         h.append("</body></html>\n");
         Path p = new Path(path);
         try (Writer w = new OutputStreamWriter(p.getFileSystem(conf).create(p, true), StandardCharsets.UTF_8)) {
@@ -155,24 +162,63 @@ public final class HtmlReport {
         h.append("<div>").append(esc(id)).append("</div><div>").append(caption).append("</div></div>");
     }
 
-    /** Histogram of a column as inline SVG, with a marker at the reference value (r_avg or mu_E). */
-    static String histogram(Dataset<Row> scores, String column, String title, String markerName, Double marker) {
-        Column valid = col(column).isNotNull().and(not(isnan(col(column))));
-        Row mm = scores.agg(min(when(valid, col(column))), max(when(valid, col(column))),
-                sum(when(valid, 0).otherwise(1))).first();
-        long missing = mm.isNullAt(2) ? 0 : mm.getLong(2);
-        if (mm.isNullAt(0)) {
-            return "<p>" + esc(title) + ": no samples" + (missing > 0 ? " (" + missing + " without a value)" : "")
-                    + ".</p>";
+    /** One histogram of the report: a score column, its title and a marker at a reference value (may be null). */
+    record Histogram(String column, String title, String markerName, Double marker) {}
+
+    /**
+     * Histograms of score columns as inline SVG, with a marker at the reference value (r_avg, mu_E, the threshold).
+     * Two Spark jobs for all of them, the ranges and then the bins: a job each per column cost a night more than the
+     * counting itself.
+     */
+    static List<String> histograms(Dataset<Row> scores, List<Histogram> hs) {
+        List<Column> ranges = new ArrayList<>();
+        for (Histogram h : hs) {
+            Column valid = valid(h.column());
+            ranges.add(min(when(valid, col(h.column()))));
+            ranges.add(max(when(valid, col(h.column()))));
+            ranges.add(sum(when(valid, 0).otherwise(1)));
         }
-        double lo = mm.getDouble(0);
-        double hi = mm.getDouble(1);
-        double width = hi > lo ? (hi - lo) / BINS : 1;
-        long[] counts = new long[BINS];
-        for (Row r : scores.filter(valid).selectExpr("least(" + BINS + " - 1, cast(floor((" + column + " - " + lo
-                + ") / " + width + ") as int)) AS b").groupBy("b").count().collectAsList()) {
-            counts[r.getInt(0)] = r.getLong(1);
+        Row mm = scores.agg(ranges.get(0), ranges.subList(1, ranges.size()).toArray(Column[]::new)).first();
+        List<Column> bins = new ArrayList<>();
+        double[] lo = new double[hs.size()];
+        double[] hi = new double[hs.size()];
+        double[] width = new double[hs.size()];
+        for (int i = 0; i < hs.size(); i++) {
+            if (mm.isNullAt(3 * i)) {
+                continue;
+            }
+            lo[i] = mm.getDouble(3 * i);
+            hi[i] = mm.getDouble(3 * i + 1);
+            width[i] = hi[i] > lo[i] ? (hi[i] - lo[i]) / BINS : 1;
+            Column c = col(hs.get(i).column());
+            bins.add(org.apache.spark.sql.functions.struct(lit(i).as("h"), when(valid(hs.get(i).column()),
+                    least(lit(BINS - 1), floor(c.minus(lo[i]).divide(width[i])).cast("int"))).as("b")));
         }
+        long[][] counts = new long[hs.size()][BINS];
+        if (!bins.isEmpty()) {
+            for (Row r : scores.select(explode(array(bins.toArray(Column[]::new))).as("x"))
+                    .select(col("x.h"), col("x.b")).filter(col("b").isNotNull()).groupBy("h", "b").count()
+                    .collectAsList()) {
+                counts[r.getInt(0)][r.getInt(1)] = r.getLong(2);
+            }
+        }
+        List<String> out = new ArrayList<>();
+        for (int i = 0; i < hs.size(); i++) {
+            Histogram h = hs.get(i);
+            long missing = mm.isNullAt(3 * i + 2) ? 0 : mm.getLong(3 * i + 2);
+            out.add(mm.isNullAt(3 * i) ? "<p>" + esc(h.title()) + ": no samples" + (missing > 0 ? " (" + missing
+                    + " without a value)" : "") + ".</p>"
+                    : svg(counts[i], lo[i], hi[i], missing, h.title(), h.markerName(), h.marker()));
+        }
+        return out;
+    }
+
+    private static Column valid(String column) {
+        return col(column).isNotNull().and(not(isnan(col(column))));
+    }
+
+    private static String svg(long[] counts, double lo, double hi, long missing, String title, String markerName,
+                              Double marker) {
         long top = 1;
         for (long c : counts) {
             top = Math.max(top, c);
