@@ -163,7 +163,9 @@ public final class PoolScoring {
         try {
             return rows.next();
         } catch (RuntimeException e) {
-            if (String.valueOf(e.getMessage()).contains("NOT_NULL_ASSERT_VIOLATION")) {
+            // Spark 4 names the error class; Spark 3.5 throws a NullPointerException with the text alone
+            String m = String.valueOf(e.getMessage()).toLowerCase(java.util.Locale.ROOT);
+            if (m.contains("not_null_assert_violation") || m.contains("value appeared in non-nullable field")) {
                 throw new IllegalArgumentException("a row of the feature table has a null pseudo class or energy, "
                         + "or a null inside its '" + FeatureTable.U + "', '" + FeatureTable.LOGITS + "' or '"
                         + FeatureTable.PENULTIMATE + "' array: is it the output of extract?", e);
